@@ -1,0 +1,52 @@
+// Backends at run time: endpoints resolved from config (DNS at start), the TLS
+// client context, and per-worker endpoint choice (round-robin with passive
+// health: an endpoint that just failed is tried last for a while).
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/config.hpp"
+
+namespace wsgate::gw {
+
+struct BackendEndpoint {
+  boost::asio::ip::tcp::endpoint address;
+  std::string host;  // as configured (for Host fallbacks, SNI and logs)
+  std::string label; // "127.0.0.1:9000"
+};
+
+struct BackendRuntime {
+  const BackendConfig* config = nullptr;
+  std::size_t index = 0;                           // position in Config::backends
+  std::vector<BackendEndpoint> endpoints;          // empty if nothing resolved (-> 503)
+  std::shared_ptr<boost::asio::ssl::context> tls;  // set when the backend uses TLS
+};
+
+// Resolves every backend of `config` (blocking getaddrinfo; start-up only).
+// Names that do not resolve leave that backend without endpoints and are
+// reported in `warnings`.
+std::vector<BackendRuntime> resolve_backends(const Config& config, std::vector<std::string>& warnings);
+
+// One per worker: no locks. Order in which to try the endpoints of a backend.
+class EndpointPicker {
+ public:
+  explicit EndpointPicker(std::size_t backend_count) : next_(backend_count, 0), failed_until_(backend_count) {}
+
+  // Up to `max_attempts` distinct endpoint indices: healthy ones in round-robin
+  // order first, then recently failed ones.
+  std::vector<std::size_t> order(const BackendRuntime& backend, std::size_t max_attempts);
+  void report_failure(const BackendRuntime& backend, std::size_t endpoint);
+  void report_success(const BackendRuntime& backend, std::size_t endpoint);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::vector<std::size_t> next_;
+  std::vector<std::vector<Clock::time_point>> failed_until_;
+};
+
+}  // namespace wsgate::gw

@@ -1,0 +1,58 @@
+// Downstream HTTP/1.1 session: one client connection = one WebSocket.
+// Reads the request head (bounded size and time), answers errors (400, 403,
+// 404, 426, 431, 502, 503, 504) before any upgrade, opens the upstream
+// handshake, answers 101 and hands both connections to a Relay.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/listener.hpp"
+#include "gateway/relay.hpp"
+#include "gateway/transport.hpp"
+#include "gateway/upstream.hpp"
+#include "gateway/worker.hpp"
+#include "h1/head_parser.hpp"
+
+namespace wsgate::gw {
+
+class H1Session final : public Session, public std::enable_shared_from_this<H1Session> {
+ public:
+  H1Session(Worker& worker, ListenerRuntime& listener, std::shared_ptr<Transport> client);
+  ~H1Session() override;
+
+  void start();
+  void go_away() override;
+  void abort() override;
+
+ private:
+  void read_head();
+  void on_head();
+  void answer(int status, std::string_view body, const h1::Headers& extra = {});
+  void linger_then_close();
+  void drain_input();
+  void on_upstream(UpstreamOutcome outcome);
+  void start_relay(UpstreamOutcome outcome);
+  void finish();
+
+  Worker& worker_;
+  ListenerRuntime& listener_;
+  std::shared_ptr<const Config> config_;  // the snapshot this connection started with
+  std::shared_ptr<Transport> client_;
+  std::uint64_t session_id_ = 0;
+  boost::asio::steady_timer timer_;
+  h1::RequestHeadParser parser_;
+  std::vector<std::uint8_t> read_buffer_;
+  std::vector<std::uint8_t> client_pending_;  // bytes after the head, held until the relay starts
+  h1::RequestHead request_;
+  const RouteConfig* route_ = nullptr;
+  std::shared_ptr<UpstreamHandshake> upstream_;
+  std::shared_ptr<Relay> relay_;
+  std::string response_bytes_;
+  bool finished_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace wsgate::gw

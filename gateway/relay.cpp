@@ -1,0 +1,444 @@
+// Relay between a client and a backend Channel; see relay.hpp.
+#include "gateway/relay.hpp"
+
+#include <openssl/rand.h>
+
+#include <boost/asio/error.hpp>
+#include <cstring>
+
+#include "ws/close.hpp"
+
+namespace wsgate::gw {
+
+namespace {
+
+ws::MaskKey random_mask_key() {
+  ws::MaskKey key{};
+  if (::RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {
+    // RFC 6455 §5.3 wants unpredictable keys; fall back to the address-based
+    // entropy of a fresh allocation only if OpenSSL's RNG failed.
+    auto v = reinterpret_cast<std::uintptr_t>(&key) ^ static_cast<std::uintptr_t>(
+                                                         std::chrono::steady_clock::now().time_since_epoch().count());
+    std::memcpy(key.data(), &v, key.size());
+  }
+  return key;
+}
+
+// Bytes a frame header takes, from its first two bytes.
+std::size_t header_length(std::uint8_t b0, std::uint8_t b1) {
+  (void)b0;
+  std::size_t n = 2;
+  std::uint8_t len7 = b1 & 0x7F;
+  if (len7 == 126) n += 2;
+  if (len7 == 127) n += 8;
+  if (b1 & 0x80) n += 4;
+  return n;
+}
+
+const char* side_name(Side s) { return s == Side::kClient ? "client" : "backend"; }
+
+}  // namespace
+
+Relay::Relay(boost::asio::any_io_executor executor, std::shared_ptr<Channel> client,
+             std::shared_ptr<Channel> backend, RelayOptions options, DoneHandler on_done)
+    : executor_(std::move(executor)),
+      options_(std::move(options)),
+      close_timer_(executor_),
+      on_done_(std::move(on_done)),
+      started_at_(std::chrono::steady_clock::now()) {
+  sides_[0].channel = std::move(client);
+  sides_[1].channel = std::move(backend);
+  dirs_[0].from = Side::kClient;
+  dirs_[0].scanner = ws::FrameScanner(options_.client_frames);
+  dirs_[0].boundary = 0;
+  dirs_[1].from = Side::kBackend;
+  dirs_[1].scanner = ws::FrameScanner(options_.backend_frames);
+  dirs_[1].boundary = 0;
+  if (options_.buffer_bytes < 4096) options_.buffer_bytes = 4096;
+}
+
+Relay::~Relay() = default;
+
+void Relay::start(std::vector<std::uint8_t> client_pending, std::vector<std::uint8_t> backend_pending) {
+  auto preload = [this](Direction& d, const std::vector<std::uint8_t>& bytes) {
+    if (bytes.empty()) return;
+    std::size_t capacity = std::max(options_.buffer_bytes, bytes.size());
+    d.buffer = std::make_unique_for_overwrite<std::uint8_t[]>(capacity);
+    capacity_[static_cast<int>(d.from)] = capacity;
+    std::memcpy(d.buffer.get(), bytes.data(), bytes.size());
+    d.end = bytes.size();
+  };
+  preload(dir_from(Side::kClient), client_pending);
+  preload(dir_from(Side::kBackend), backend_pending);
+  for (auto& d : dirs_) {
+    process(d);
+    do_write(d);
+    do_read(d);
+  }
+  check_progress();
+}
+
+void Relay::go_away() {
+  if (finished_) return;
+  queue_close(Side::kBackend, ws::close_code::kGoingAway, "going away");
+  queue_close(Side::kClient, ws::close_code::kGoingAway, "going away");
+  check_progress();
+}
+
+void Relay::abort() {
+  if (finished_) return;
+  release(Side::kClient, true);
+  release(Side::kBackend, true);
+  finish();
+}
+
+void Relay::do_read(Direction& d) {
+  SideState& from = side(d.from);
+  if (finished_ || d.reading || from.read_ended || from.closed) return;
+  if (d.buffer && d.end == capacity_[static_cast<int>(d.from)]) {
+    if (d.begin == 0 || d.writing) return;  // full: resume when the sink drains (backpressure)
+    std::memmove(d.buffer.get(), d.buffer.get() + d.begin, d.end - d.begin);
+    d.end -= d.begin;
+    d.scanned -= d.begin;
+    if (d.boundary) *d.boundary -= d.begin;
+    d.begin = 0;
+  }
+  d.reading = true;
+  from.channel->async_wait_readable(
+      [self = shared_from_this(), &d](const ErrorCode& ec) { self->on_readable(d, ec); });
+}
+
+void Relay::on_readable(Direction& d, const ErrorCode& wait_ec) {
+  d.reading = false;
+  if (finished_ || wait_ec == boost::asio::error::operation_aborted) return;
+  SideState& from = side(d.from);
+  if (from.closed) return;
+  if (wait_ec) {
+    on_read_end(d.from);
+    return;
+  }
+  std::size_t& capacity = capacity_[static_cast<int>(d.from)];
+  if (!d.buffer) {
+    capacity = options_.buffer_bytes;
+    d.buffer = std::make_unique_for_overwrite<std::uint8_t[]>(capacity);
+    d.begin = d.end = d.scanned = 0;
+  }
+  ErrorCode ec;
+  std::size_t n = from.channel->read_some({d.buffer.get() + d.end, capacity - d.end}, ec);
+  if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
+    do_read(d);
+    return;
+  }
+  if (ec || n == 0) {
+    on_read_end(d.from);
+    return;
+  }
+  if (!d.stopped) {
+    d.end += n;
+    process(d);
+  } else if (d.begin == d.end && !d.writing) {
+    d.buffer.reset();  // input after a close is read only to see the end of the stream
+    d.begin = d.end = d.scanned = 0;
+  }
+  do_write(d);
+  do_read(d);
+  check_progress();
+}
+
+void Relay::process(Direction& d) {
+  while (!d.stopped && d.scanned < d.end) {
+    ws::ScanResult r = d.scanner.scan({d.buffer.get() + d.scanned, d.end - d.scanned});
+    d.scanned += r.consumed;
+    if (r.kind == ws::ScanResult::kNeedMore) break;
+    if (r.kind == ws::ScanResult::kError) {
+      on_protocol_error(d, r);
+      return;
+    }
+    d.boundary = d.scanned;
+    on_frame_end(d, r, d.scanned);
+  }
+}
+
+void Relay::on_frame_end(Direction& d, const ws::ScanResult& r, std::size_t frame_end) {
+  d.stats.frames++;
+  if (r.message_end) d.stats.messages++;
+  if (r.header.opcode != static_cast<std::uint8_t>(ws::Opcode::kClose)) return;
+
+  const Side from = d.from;
+  const Side to = other(from);
+  side(from).close_received = true;
+  auto parsed = ws::parse_close_payload(r.control_payload);
+  note_close(parsed.info.code ? parsed.info.code : std::optional<std::uint16_t>(ws::close_code::kNoStatus),
+             side_name(from));
+  SideState& sink = side(to);
+  if (sink.close_queued || sink.closed || sink.dead) {
+    // The answer to a close the gateway sent (or the sink is gone): consume it here.
+    if (d.output_closed) {
+      d.end = frame_end;  // everything here is dropped anyway
+    } else {
+      // Control frames are held whole (writable_limit), so the frame is still in the buffer.
+      std::size_t frame_bytes = r.header.header_length + static_cast<std::size_t>(r.header.payload_length);
+      std::size_t frame_start = frame_end - frame_bytes;
+      d.end = frame_start;
+      d.scanned = frame_start;
+      d.boundary = frame_start;
+    }
+  } else {
+    sink.close_queued = true;
+    d.close_passed = true;
+    d.end = frame_end;  // nothing may follow a close frame (RFC 6455 §5.5.1)
+  }
+  d.stopped = true;
+  start_close_timer();
+}
+
+void Relay::on_protocol_error(Direction& d, const ws::ScanResult& r) {
+  const Side offender = d.from;
+  std::uint16_t code = ws::close_code::kProtocolError;
+  const char* reason = "protocol error";
+  if (r.error == ws::ScanError::kMessageTooBig ||
+      (r.error == ws::ScanError::kFrame && r.frame_error == ws::FrameError::kFrameTooLarge)) {
+    code = ws::close_code::kMessageTooBig;
+    reason = "message too big";
+  } else if (r.error == ws::ScanError::kInvalidUtf8) {
+    code = ws::close_code::kInvalidPayload;
+    reason = "invalid UTF-8";
+  }
+  // Drop what was not yet written of the offending frame.
+  d.stopped = true;
+  d.end = d.scanned = d.boundary.value_or(d.begin);
+  d.abort_when_stuck = true;
+  side(offender).close_received = true;  // the connection is failed: do not wait for its close
+  note_close(code, "gateway");
+  queue_close(offender, code, reason);
+  queue_close(other(offender), ws::close_code::kGoingAway, "peer protocol error");
+}
+
+std::size_t Relay::writable_limit(const Direction& d) const {
+  if (!d.buffer) return d.begin;
+  if (!d.boundary) return d.scanned;  // inside a data frame whose start was already written
+  std::size_t b = *d.boundary;
+  if (!d.inject.empty()) return b;    // stop at the boundary to inject there
+  std::size_t have = d.scanned - b;
+  if (have >= 2) {
+    std::uint8_t b0 = d.buffer[b];
+    std::uint8_t b1 = d.buffer[b + 1];
+    // A data frame may be streamed once its (validated) header is complete;
+    // control frames are held whole so the gateway can read or drop them.
+    if (!ws::is_control(b0 & 0x0F) && have >= header_length(b0, b1)) return d.scanned;
+  }
+  return b;
+}
+
+void Relay::do_write(Direction& d) {
+  const Side to = other(d.from);
+  SideState& sink = side(to);
+  if (finished_ || d.writing) return;
+  if (sink.closed || sink.dead) {
+    // Nobody to write to: drop what is buffered.
+    d.begin = d.end = d.scanned = 0;
+    d.buffer.reset();
+    d.inject.clear();
+    return;
+  }
+  const bool at_boundary = d.boundary && *d.boundary == d.begin;
+  if (!d.inject.empty() && at_boundary) {
+    d.in_flight = std::move(d.inject);
+    d.inject.clear();
+    if (d.inject_is_close) {
+      // Nothing follows our close frame toward the sink; the source is still
+      // scanned so that its own close (the answer) is seen.
+      d.close_passed = true;
+      d.output_closed = true;
+    }
+    d.writing = true;
+    sink.channel->async_write(d.in_flight, [self = shared_from_this(), &d](const ErrorCode& ec) {
+      self->on_written(d, 0, true, ec);
+    });
+    return;
+  }
+  if (d.output_closed) {
+    drop_scanned(d);
+    return;
+  }
+  std::size_t limit = writable_limit(d);
+  if (limit > d.begin) {
+    std::size_t n = limit - d.begin;
+    d.writing = true;
+    sink.channel->async_write({d.buffer.get() + d.begin, n}, [self = shared_from_this(), &d, n](const ErrorCode& ec) {
+      self->on_written(d, n, false, ec);
+    });
+    return;
+  }
+  if (!d.inject.empty() && d.abort_when_stuck && side(d.from).read_ended) {
+    // The source is gone inside a frame: no boundary will come, so the sink
+    // cannot get a clean close frame. Reset it instead.
+    release(to, true);
+  }
+}
+
+void Relay::drop_scanned(Direction& d) {
+  d.begin = d.scanned;
+  d.boundary.reset();
+  if (d.begin == d.end) {
+    d.buffer.reset();
+    d.begin = d.end = d.scanned = 0;
+  }
+}
+
+void Relay::on_written(Direction& d, std::size_t n, bool injected, const ErrorCode& ec) {
+  d.writing = false;
+  if (finished_ || ec == boost::asio::error::operation_aborted) return;
+  const Side to = other(d.from);
+  if (ec) {
+    on_side_dead(to);
+    check_progress();
+    return;
+  }
+  if (injected) {
+    d.in_flight.clear();
+    d.in_flight.shrink_to_fit();
+  } else {
+    d.begin += n;
+    d.stats.bytes += n;
+    if (d.boundary && d.begin > *d.boundary) d.boundary.reset();
+    if (d.begin == d.end) {
+      // Nothing in flight: give the buffer back so an idle WebSocket holds none.
+      const bool at_boundary = d.boundary && *d.boundary == d.begin;
+      d.buffer.reset();
+      d.begin = d.end = d.scanned = 0;
+      if (at_boundary) d.boundary = 0;
+    }
+  }
+  do_write(d);
+  do_read(d);
+  check_progress();
+}
+
+void Relay::on_read_end(Side s) {
+  SideState& ss = side(s);
+  ss.read_ended = true;
+  Direction& d = dir_from(s);
+  if (!ss.close_received) {
+    // The peer vanished without a close frame (RFC 6455 §7.1.5: 1006 locally).
+    note_close(ws::close_code::kAbnormal, side_name(s));
+    d.abort_when_stuck = true;
+    ss.dead = true;
+    if (s == Side::kBackend) {
+      queue_close(Side::kClient, options_.backend_failure_code, "backend went away");
+    } else {
+      queue_close(Side::kBackend, ws::close_code::kGoingAway, "client went away");
+    }
+    release(s, false);
+  }
+  do_write(d);
+  check_progress();
+}
+
+void Relay::on_side_dead(Side s) {
+  SideState& ss = side(s);
+  ss.dead = true;
+  release(s, true);
+  if (!ss.close_received) {
+    if (s == Side::kBackend) {
+      queue_close(Side::kClient, options_.backend_failure_code, "backend went away");
+    } else {
+      queue_close(Side::kBackend, ws::close_code::kGoingAway, "client went away");
+    }
+  }
+}
+
+void Relay::queue_close(Side toward, std::uint16_t code, std::string_view reason) {
+  SideState& ts = side(toward);
+  if (ts.close_queued || ts.closed || ts.dead) return;
+  ts.close_queued = true;
+  Direction& d = dir_from(other(toward));
+  std::optional<ws::MaskKey> mask;
+  if (toward == Side::kBackend) mask = random_mask_key();  // we are the backend's client (RFC 6455 §5.1)
+  d.inject = ws::build_close_frame(code, reason, mask);
+  d.inject_is_close = true;
+  note_close(code, "gateway");
+  start_close_timer();
+  do_write(d);
+}
+
+void Relay::start_close_timer() {
+  if (close_timer_started_ || finished_) return;
+  close_timer_started_ = true;
+  close_timer_.expires_after(options_.close_timeout);
+  close_timer_.async_wait([self = shared_from_this()](const ErrorCode& ec) {
+    if (ec || self->finished_) return;
+    // A peer did not finish the close handshake in time.
+    self->release(Side::kClient, true);
+    self->release(Side::kBackend, true);
+    self->finish();
+  });
+}
+
+void Relay::check_progress() {
+  if (finished_) return;
+  auto close_written_to = [this](Side s) {
+    const Direction& d = dir_from(other(s));
+    return d.close_passed && !d.writing && d.begin == d.end && d.inject.empty();
+  };
+  SideState& client = side(Side::kClient);
+  if (!client.closed) {
+    if (client.read_ended && (close_written_to(Side::kClient) || side(Side::kBackend).closed)) {
+      release(Side::kClient, false);
+    } else if (close_written_to(Side::kClient) && client.close_received && !client.write_shut) {
+      // RFC 6455 §7.1.1: the server closes the TCP connection first; wait for
+      // the client's FIN (bounded by the close timer).
+      client.write_shut = true;
+      client.channel->shutdown_write();
+    }
+  }
+  SideState& backend = side(Side::kBackend);
+  if (!backend.closed) {
+    if (backend.read_ended) {
+      release(Side::kBackend, false);
+    } else if (side(Side::kClient).closed && !close_written_to(Side::kBackend) && !backend.close_queued) {
+      queue_close(Side::kBackend, ws::close_code::kGoingAway, "client went away");
+    }
+  }
+  if (client.closed && side(Side::kBackend).closed) finish();
+}
+
+void Relay::release(Side s, bool abort) {
+  SideState& ss = side(s);
+  if (ss.closed) return;
+  ss.closed = true;
+  if (abort) {
+    ss.channel->abort();
+  } else {
+    ss.channel->close();
+  }
+  Direction& d = dir_from(s);
+  if (!d.writing) {
+    d.buffer.reset();
+    d.begin = d.end = d.scanned = 0;
+  }
+}
+
+void Relay::finish() {
+  if (finished_) return;
+  finished_ = true;
+  ErrorCode ec;
+  close_timer_.cancel();
+  release(Side::kClient, false);
+  release(Side::kBackend, false);
+  result_.client_to_backend = dir_from(Side::kClient).stats;
+  result_.backend_to_client = dir_from(Side::kBackend).stats;
+  result_.duration = std::chrono::steady_clock::now() - started_at_;
+  if (on_done_) {
+    auto done = std::move(on_done_);
+    done(result_);
+  }
+}
+
+void Relay::note_close(std::optional<std::uint16_t> code, const char* initiator) {
+  if (result_.close_initiator != "none") return;
+  result_.close_initiator = initiator;
+  result_.close_code = code;
+}
+
+}  // namespace wsgate::gw

@@ -1,0 +1,132 @@
+// Relay: joins a client Channel and a backend Channel after both handshakes.
+// Bytes flow both ways through bounded buffers; a ws::FrameScanner per
+// direction finds frame boundaries, where the relay can inject control frames
+// (close 1001 on drain, 1011/1014 when the backend dies, 1002/1009 on bad input)
+// and where it follows the close handshake (RFC 6455 §5.5.1, §7).
+#pragma once
+
+#include <array>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/channel.hpp"
+#include "ws/frame_scanner.hpp"
+
+namespace wsgate::gw {
+
+struct RelayOptions {
+  std::size_t buffer_bytes = 64 * 1024;               // per direction, the most read but not yet written
+  std::chrono::milliseconds close_timeout{5000};       // for a peer that never finishes closing
+  ws::FrameScannerOptions client_frames;               // rules for frames from the client (masked)
+  ws::FrameScannerOptions backend_frames;              // rules for frames from the backend (unmasked)
+  std::uint16_t backend_failure_code = 1011;           // sent to the client when the backend drops (1011 or 1014)
+};
+
+enum class Side : std::uint8_t { kClient = 0, kBackend = 1 };
+
+struct DirectionStats {
+  std::uint64_t frames = 0;
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;  // wire bytes forwarded
+};
+
+struct RelayResult {
+  DirectionStats client_to_backend;
+  DirectionStats backend_to_client;
+  std::optional<std::uint16_t> close_code;  // the first close code seen or sent
+  std::string close_initiator = "none";     // "client", "backend" or "gateway"
+  std::chrono::steady_clock::duration duration{};
+};
+
+class Relay : public std::enable_shared_from_this<Relay> {
+ public:
+  using DoneHandler = std::function<void(const RelayResult&)>;
+
+  Relay(boost::asio::any_io_executor executor, std::shared_ptr<Channel> client, std::shared_ptr<Channel> backend,
+        RelayOptions options, DoneHandler on_done);
+  ~Relay();
+
+  // `client_pending`: client bytes read after its request head (sent to the
+  // backend first); `backend_pending`: backend bytes read after its 101 head.
+  void start(std::vector<std::uint8_t> client_pending, std::vector<std::uint8_t> backend_pending);
+
+  // Graceful drain: close 1001 "going away" to both sides at frame boundaries.
+  void go_away();
+  // Immediate teardown (drain timeout passed).
+  void abort();
+
+ private:
+  struct SideState {
+    std::shared_ptr<Channel> channel;
+    bool close_queued = false;    // a close frame toward this side is queued or written
+    bool close_received = false;  // a whole close frame came from this side
+    bool read_ended = false;      // EOF or error reading this side
+    bool write_shut = false;      // our FIN was sent
+    bool closed = false;          // channel released
+    bool dead = false;            // a write failed or the transport is gone
+  };
+
+  // Bytes read from side `from` and written to the other side.
+  struct Direction {
+    Side from = Side::kClient;
+    ws::FrameScanner scanner;
+    std::unique_ptr<std::uint8_t[]> buffer;  // allocated only while bytes are in flight
+    std::size_t begin = 0;                   // first byte not yet written
+    std::size_t end = 0;                     // one past the last byte read
+    std::size_t scanned = 0;                 // bytes up to here went through the scanner
+    std::optional<std::size_t> boundary;     // last frame boundary not yet passed by writes
+    bool reading = false;
+    bool writing = false;
+    bool stopped = false;                    // scanning ended (close passed or protocol error): drop further input
+    bool close_passed = false;               // a close frame is the last thing queued in this direction
+    bool output_closed = false;              // the gateway closed toward the sink: scan input, write nothing
+    std::vector<std::uint8_t> inject;        // control frame to write at the next output boundary
+    bool inject_is_close = false;
+    std::vector<std::uint8_t> in_flight;     // injected frame being written
+    bool abort_when_stuck = false;           // source is gone: abort the sink if no boundary can be reached
+    DirectionStats stats;
+  };
+
+  SideState& side(Side s) { return sides_[static_cast<int>(s)]; }
+  Direction& dir_from(Side s) { return dirs_[static_cast<int>(s)]; }
+  static Side other(Side s) { return s == Side::kClient ? Side::kBackend : Side::kClient; }
+
+  void do_read(Direction& d);
+  void on_readable(Direction& d, const ErrorCode& ec);
+  void process(Direction& d);
+  void on_frame_end(Direction& d, const ws::ScanResult& r, std::size_t frame_end);
+  void on_protocol_error(Direction& d, const ws::ScanResult& r);
+  std::size_t writable_limit(const Direction& d) const;
+  void do_write(Direction& d);
+  void drop_scanned(Direction& d);
+  void on_written(Direction& d, std::size_t n, bool injected, const ErrorCode& ec);
+  void on_read_end(Side s);
+  void on_side_dead(Side s);
+  void queue_close(Side toward, std::uint16_t code, std::string_view reason);
+  void start_close_timer();
+  void check_progress();
+  void release(Side s, bool abort);
+  void finish();
+  void note_close(std::optional<std::uint16_t> code, const char* initiator);
+
+  boost::asio::any_io_executor executor_;
+  RelayOptions options_;
+  std::array<SideState, 2> sides_;
+  std::array<Direction, 2> dirs_;
+  std::array<std::size_t, 2> capacity_{};  // buffer size of each direction while allocated
+  boost::asio::steady_timer close_timer_;
+  bool close_timer_started_ = false;
+  bool finished_ = false;
+  DoneHandler on_done_;
+  RelayResult result_;
+  std::chrono::steady_clock::time_point started_at_;
+};
+
+}  // namespace wsgate::gw

@@ -1,0 +1,156 @@
+// Plain and TLS transports; see transport.hpp.
+#include "gateway/transport.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+namespace wsgate::gw {
+
+namespace {
+constexpr std::size_t kTlsStagingBytes = 16 * 1024;
+
+std::string format_endpoint(const tcp::socket& socket) {
+  ErrorCode ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return "-";
+  if (endpoint.address().is_v6()) {
+    return "[" + endpoint.address().to_string() + "]:" + std::to_string(endpoint.port());
+  }
+  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+}  // namespace
+
+Transport::Transport(tcp::socket socket) : socket_(std::move(socket)), remote_(format_endpoint(socket_)) {
+  ErrorCode ec;
+  socket_.set_option(tcp::no_delay(true), ec);
+  socket_.non_blocking(true, ec);
+}
+
+Transport::Transport(tcp::socket socket, asio::ssl::context& tls_context)
+    : socket_(std::move(socket)),
+      tls_(std::make_unique<TlsStream>(socket_, tls_context)),
+      remote_(format_endpoint(socket_)) {
+  ErrorCode ec;
+  socket_.set_option(tcp::no_delay(true), ec);
+}
+
+tcp::socket& Transport::socket() { return socket_; }
+
+void Transport::async_tls_handshake(asio::ssl::stream_base::handshake_type type, Handler handler) {
+  tls_->async_handshake(type, [self = shared_from_this(), handler = std::move(handler)](const ErrorCode& ec) {
+    handler(ec);
+  });
+}
+
+void Transport::async_read_into(std::span<std::uint8_t> buffer,
+                                std::function<void(const ErrorCode&, std::size_t)> handler) {
+  // Serve TLS read-ahead first so nothing read while waiting is lost.
+  if (tls_ && tls_staging_begin_ < tls_staging_end_) {
+    ErrorCode ec;
+    std::size_t n = read_some(buffer, ec);
+    asio::post(socket_.get_executor(), [handler = std::move(handler), ec, n] { handler(ec, n); });
+    return;
+  }
+  auto done = [self = shared_from_this(), handler = std::move(handler)](const ErrorCode& ec, std::size_t n) {
+    handler(ec, n);
+  };
+  if (tls_) {
+    tls_->async_read_some(asio::buffer(buffer.data(), buffer.size()), std::move(done));
+  } else {
+    socket_.async_read_some(asio::buffer(buffer.data(), buffer.size()), std::move(done));
+  }
+}
+
+void Transport::async_wait_readable(Handler handler) {
+  if (closed_) {
+    asio::post(socket_.get_executor(), [handler = std::move(handler)] { handler(asio::error::operation_aborted); });
+    return;
+  }
+  if (!tls_) {
+    socket_.async_wait(tcp::socket::wait_read,
+                       [self = shared_from_this(), handler = std::move(handler)](const ErrorCode& ec) { handler(ec); });
+    return;
+  }
+  if (tls_staging_begin_ < tls_staging_end_ || tls_staging_error_) {
+    asio::post(socket_.get_executor(), [handler = std::move(handler)] { handler({}); });
+    return;
+  }
+  // TLS records must be decrypted to know whether application data is there:
+  // read ahead into a staging buffer that exists only while a TLS read waits.
+  if (tls_staging_.size() != kTlsStagingBytes) tls_staging_.resize(kTlsStagingBytes);
+  tls_->async_read_some(asio::buffer(tls_staging_),
+                        [self = shared_from_this(), handler = std::move(handler)](const ErrorCode& ec, std::size_t n) {
+                          self->tls_staging_begin_ = 0;
+                          self->tls_staging_end_ = n;
+                          if (ec && ec != asio::error::operation_aborted) self->tls_staging_error_ = ec;
+                          handler(ec == asio::error::operation_aborted ? ec : ErrorCode{});
+                        });
+}
+
+std::size_t Transport::read_some(std::span<std::uint8_t> buffer, ErrorCode& ec) {
+  ec = {};
+  if (closed_) {
+    ec = asio::error::operation_aborted;
+    return 0;
+  }
+  if (!tls_) {
+    std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+    return n;
+  }
+  if (tls_staging_begin_ < tls_staging_end_) {
+    std::size_t n = std::min(buffer.size(), tls_staging_end_ - tls_staging_begin_);
+    std::memcpy(buffer.data(), tls_staging_.data() + tls_staging_begin_, n);
+    tls_staging_begin_ += n;
+    if (tls_staging_begin_ == tls_staging_end_) {
+      tls_staging_begin_ = tls_staging_end_ = 0;
+    }
+    return n;
+  }
+  if (tls_staging_error_) {
+    ec = tls_staging_error_;
+    return 0;
+  }
+  ec = asio::error::would_block;
+  return 0;
+}
+
+void Transport::async_write(std::span<const std::uint8_t> data, Handler handler) {
+  auto done = [self = shared_from_this(), handler = std::move(handler)](const ErrorCode& ec, std::size_t) {
+    handler(ec);
+  };
+  if (tls_) {
+    asio::async_write(*tls_, asio::buffer(data.data(), data.size()), std::move(done));
+  } else {
+    asio::async_write(socket_, asio::buffer(data.data(), data.size()), std::move(done));
+  }
+}
+
+void Transport::shutdown_write() {
+  if (closed_) return;
+  // TLS too ends with a TCP FIN only: a close_notify would need an engine
+  // operation running beside the pending read, which Asio's SSL stream does not
+  // allow. The WebSocket close handshake already marks the clean end (RFC 6455 §7.1.1).
+  ErrorCode ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+}
+
+void Transport::close() {
+  if (closed_) return;
+  closed_ = true;
+  ErrorCode ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+}
+
+void Transport::abort() {
+  if (closed_) return;
+  closed_ = true;
+  ErrorCode ec;
+  socket_.set_option(asio::socket_base::linger(true, 0), ec);
+  socket_.close(ec);
+}
+
+std::string Transport::remote_address() const { return remote_; }
+
+}  // namespace wsgate::gw
