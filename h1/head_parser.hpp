@@ -32,11 +32,15 @@ std::string_view to_string(ParseError error);
 
 struct ParseResult {
   ParseStatus status = ParseStatus::kNeedMore;
-  std::size_t consumed = 0;  // bytes of THIS input used; on kComplete, input[consumed..] is after the head
+  // Bytes of THIS input used. kNeedMore: all of it. kComplete: input[consumed..] is after the head.
+  // kError: up to and including the byte where the error was found.
+  std::size_t consumed = 0;
   ParseError error = ParseError::kNone;
 };
 
-// Feed any split of bytes; the parser keeps what it needs between calls.
+// Feed any split of bytes; the parser keeps what it needs between calls and every split gives the same
+// result. Lines must end in CRLF (a bare LF is kMalformed). After kComplete or kError, feed() returns
+// the same status with consumed 0 until reset().
 class RequestHeadParser {
  public:
   explicit RequestHeadParser(HeadLimits limits = {});
@@ -45,9 +49,9 @@ class RequestHeadParser {
   RequestHeadParser& operator=(RequestHeadParser&&) noexcept;
 
   ParseResult feed(std::string_view data);
-  const RequestHead& head() const;   // valid after kComplete
-  RequestHead take_head();           // moves the head out
-  void reset();                      // parse another head
+  const RequestHead& head() const;  // valid after kComplete
+  RequestHead take_head();          // moves the head out
+  void reset();                     // parse another head
 
  private:
   struct Impl;

@@ -37,7 +37,7 @@ class Headers {
 
 struct RequestHead {
   std::string method;
-  std::string target;     // request-target as sent (origin-form "/path?q" normally)
+  std::string target;  // request-target as sent (origin-form "/path?q" normally)
   int version_major = 1;
   int version_minor = 1;
   Headers headers;
@@ -45,7 +45,7 @@ struct RequestHead {
 
 struct ResponseHead {
   int status = 200;
-  std::string reason;     // empty = standard reason phrase for `status`
+  std::string reason;  // empty = standard reason phrase for `status`
   int version_major = 1;
   int version_minor = 1;
   Headers headers;
@@ -54,7 +54,8 @@ struct ResponseHead {
 // Standard reason phrase ("Switching Protocols" for 101, ...), "Unknown" otherwise.
 std::string_view reason_phrase(int status);
 
-// "GET /x HTTP/1.1\r\nName: value\r\n...\r\n\r\n"
+// "GET /x HTTP/1.1\r\nName: value\r\n...\r\n\r\n". The version is taken from the head. CR, LF and NUL
+// in a caller-supplied field are written as spaces so one header never becomes two lines.
 std::string serialize(const RequestHead& head);
 // "HTTP/1.1 101 Switching Protocols\r\n...\r\n\r\n"
 std::string serialize(const ResponseHead& head);

@@ -28,8 +28,7 @@ cat <<MSG
 
 wsgate is running (config: $config)
   WebSocket echo through the gateway:  ws://127.0.0.1:8080/echo
-  try it:   python3 -m websockets ws://127.0.0.1:8080/echo
-  admin:    http://127.0.0.1:9901/
+  try it:   /usr/bin/python3 -m websockets ws://127.0.0.1:8080/echo
 Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}"

@@ -27,7 +27,7 @@ constexpr std::uint8_t kRsv1 = 0x40;
 constexpr std::uint8_t kRsv2 = 0x20;
 constexpr std::uint8_t kRsv3 = 0x10;
 
-constexpr std::size_t kMaxHeaderBytes = 14;          // 2 + 8 (64-bit length) + 4 (mask)
+constexpr std::size_t kMaxHeaderBytes = 14;           // 2 + 8 (64-bit length) + 4 (mask)
 constexpr std::size_t kMaxControlPayloadBytes = 125;  // RFC 6455 §5.5
 
 using MaskKey = std::array<std::uint8_t, 4>;
@@ -40,6 +40,8 @@ struct FrameHeader {
   MaskKey mask_key{};
   std::uint64_t payload_length = 0;
   std::uint8_t header_length = 0;  // bytes the header took on the wire (2..14)
+
+  friend bool operator==(const FrameHeader&, const FrameHeader&) = default;
 };
 
 // Which side produced the bytes being parsed. RFC 6455 §5.1: frames from a
@@ -48,24 +50,24 @@ enum class Sender : std::uint8_t { kClient, kServer };
 
 enum class FrameError : std::uint8_t {
   kNone,
-  kReservedOpcode,      // opcodes 3-7, 0xB-0xF
-  kReservedBits,        // an RSV bit not allowed by negotiated extensions
-  kControlTooLong,      // control frame with payload > 125
-  kControlFragmented,   // control frame with FIN=0
-  kNonMinimalLength,    // 16/64-bit length used where a shorter form fits (strict mode)
-  kLengthTopBit,        // 64-bit length with the most significant bit set
-  kMaskRequired,        // unmasked frame from a client
-  kMaskForbidden,       // masked frame from a server
-  kFrameTooLarge,       // payload larger than the configured max_frame_bytes
+  kReservedOpcode,     // opcodes 3-7, 0xB-0xF
+  kReservedBits,       // an RSV bit not allowed by negotiated extensions
+  kControlTooLong,     // control frame with payload > 125
+  kControlFragmented,  // control frame with FIN=0
+  kNonMinimalLength,   // 16/64-bit length used where a shorter form fits (strict mode)
+  kLengthTopBit,       // 64-bit length with the most significant bit set
+  kMaskRequired,       // unmasked frame from a client
+  kMaskForbidden,      // masked frame from a server
+  kFrameTooLarge,      // payload larger than the configured max_frame_bytes
 };
 
 std::string_view to_string(FrameError error);
 
 struct FrameParserOptions {
   Sender sender = Sender::kClient;
-  std::uint8_t allowed_rsv = 0;     // RSV bits permitted by negotiated extensions (kRsv1 for permessage-deflate)
-  bool strict_lengths = true;       // reject non-minimal length encodings
-  bool check_mask = true;           // enforce the masking rule for `sender`
+  std::uint8_t allowed_rsv = 0;  // RSV bits permitted by negotiated extensions (kRsv1 for permessage-deflate)
+  bool strict_lengths = true;    // reject non-minimal length encodings
+  bool check_mask = true;        // enforce the masking rule for `sender`
   std::uint64_t max_frame_bytes = 0;  // 0 = no limit (beyond the 2^63-1 of the wire format)
 };
 
@@ -81,10 +83,14 @@ struct FrameParserOptions {
 //
 // Event order per frame: kHeader, zero or more kPayload, kFrameEnd. An empty
 // payload gives kHeader then kFrameEnd. After kError the parser stays in error.
+// kFrameEnd uses no input, so after the last payload chunk call next() again
+// (with empty input if need be) to receive it. Errors are reported at the
+// first header byte that proves them; kError's `consumed` includes that byte.
+// kNeedMore consumes the whole input (header bytes are buffered internally).
 struct FrameEvent {
   enum Kind : std::uint8_t { kNeedMore, kHeader, kPayload, kFrameEnd, kError };
   Kind kind = kNeedMore;
-  std::size_t consumed = 0;                // bytes of the input this event used
+  std::size_t consumed = 0;                 // bytes of the input this event used
   FrameHeader header{};                     // valid for every event of the current frame
   std::span<const std::uint8_t> payload{};  // kPayload: the chunk, pointing into the input (still masked)
   std::uint64_t payload_offset = 0;         // kPayload: offset of the chunk within the frame's payload
@@ -104,6 +110,9 @@ class FrameParser {
 
  private:
   enum class State : std::uint8_t { kHeader, kPayload, kFrameEnd, kError };
+  FrameError take_header_byte();            // validates header_bytes_[header_have_ - 1]
+  FrameError check_payload_length() const;  // max_frame_bytes against current_.payload_length
+
   FrameParserOptions options_;
   State state_ = State::kHeader;
   std::array<std::uint8_t, kMaxHeaderBytes> header_bytes_{};
@@ -114,7 +123,8 @@ class FrameParser {
 };
 
 // Writes a frame header into `out` (at least kMaxHeaderBytes long) using the
-// minimal length encoding; returns the number of bytes written.
+// minimal length encoding; returns the number of bytes written, or 0 if `out`
+// is too short for this header.
 std::size_t write_frame_header(std::span<std::uint8_t> out, bool fin, std::uint8_t opcode,
                                std::uint64_t payload_length, std::optional<MaskKey> mask_key = std::nullopt,
                                std::uint8_t rsv = 0);

@@ -26,7 +26,8 @@ std::vector<std::string> split_header_list(std::string_view value);
 bool header_list_has_token(std::string_view value, std::string_view token);
 
 // Sec-WebSocket-Extensions grammar (RFC 6455 §9.1):
-//   extension-list = 1#extension; extension = name *( ";" param ); param = token [ "=" (token | quoted-string) ]
+//   extension-list = 1#extension; extension = name *( ";" param )
+//   param = token [ "=" (token | quoted-string) ]
 struct ExtensionParam {
   std::string name;
   std::optional<std::string> value;  // unquoted

@@ -1,0 +1,161 @@
+// The echo backend's WebSocket server side, sans-I/O (RFC 6455 §5.4-§5.5, §7).
+#include "tools/echo_engine.hpp"
+
+#include <algorithm>
+
+#include "ws/close.hpp"
+
+namespace wsgate::tools {
+
+namespace {
+
+ws::FrameParserOptions client_frame_rules() {
+  ws::FrameParserOptions options;
+  options.sender = ws::Sender::kClient;  // RFC 6455 §5.1: client frames must be masked
+  options.allowed_rsv = 0;               // no extension is ever negotiated
+  options.strict_lengths = true;
+  options.check_mask = true;
+  return options;
+}
+
+}  // namespace
+
+EchoEngine::EchoEngine() : parser_(client_frame_rules()) {}
+
+EchoEngine::Step EchoEngine::on_input(std::span<std::uint8_t> input) {
+  std::size_t used = 0;
+  int idle_events = 0;  // events that used no input, to stop if the parser has nothing left to say
+  while (state_ != State::kDone) {
+    const ws::FrameEvent event = parser_.next(input.subspan(used));
+    used += event.consumed;
+    idle_events = event.consumed == 0 ? idle_events + 1 : 0;
+    switch (event.kind) {
+      case ws::FrameEvent::kNeedMore:
+        if (head_pending_) {
+          head_pending_ = false;
+          return {Action::kWrite, used, {std::span(head_).first(head_bytes_), {}}};
+        }
+        return {Action::kNeedMore, used, {}};
+
+      case ws::FrameEvent::kError:
+        return fail(used, ws::to_string(event.error));
+
+      case ws::FrameEvent::kHeader: {
+        const ws::FrameHeader& header = event.header;
+        frame_remaining_bytes_ = header.payload_length;
+        if (ws::is_control(header.opcode)) {
+          frame_is_control_ = true;
+          frame_is_echoed_ = false;
+          control_opcode_ = header.opcode;
+          control_payload_bytes_ = 0;
+          if (header.payload_length == 0) {
+            if (auto step = on_control_frame_end(used)) return *step;
+          }
+          break;
+        }
+        // RFC 6455 §5.4: a continuation needs an open message, a new message needs none open.
+        const bool is_continuation = header.opcode == static_cast<std::uint8_t>(ws::Opcode::kContinuation);
+        if (is_continuation != in_message_) {
+          return fail(used, is_continuation ? "continuation frame without a message" : "message interleaved");
+        }
+        in_message_ = !header.fin;
+        frame_is_control_ = false;
+        // RFC 6455 §7.1.2: after our close, data frames are read and dropped.
+        frame_is_echoed_ = state_ == State::kOpen;
+        if (!frame_is_echoed_) break;
+        head_bytes_ = ws::write_frame_header(head_, header.fin, header.opcode, header.payload_length);
+        if (header.payload_length == 0) {
+          return {Action::kWrite, used, {std::span(head_).first(head_bytes_), {}}};
+        }
+        head_pending_ = true;
+        break;
+      }
+
+      case ws::FrameEvent::kPayload: {
+        const std::size_t at = static_cast<std::size_t>(event.payload.data() - input.data());
+        const std::span<std::uint8_t> chunk = input.subspan(at, event.payload.size());
+        frame_remaining_bytes_ -= std::min<std::uint64_t>(frame_remaining_bytes_, chunk.size());
+        if (frame_is_control_) {
+          // The parser caps control payloads at 125 bytes; the check keeps the copy in bounds anyway.
+          if (event.payload_offset + chunk.size() > control_payload_.size())
+            return fail(used, "control frame");
+          ws::apply_mask(chunk, event.header.mask_key, event.payload_offset);
+          std::copy(chunk.begin(), chunk.end(),
+                    control_payload_.begin() + static_cast<std::ptrdiff_t>(event.payload_offset));
+          control_payload_bytes_ = static_cast<std::size_t>(event.payload_offset) + chunk.size();
+          if (frame_remaining_bytes_ == 0) {
+            if (auto step = on_control_frame_end(used)) return *step;
+          }
+          break;
+        }
+        if (!frame_is_echoed_ || chunk.empty()) break;
+        ws::apply_mask(chunk, event.header.mask_key, event.payload_offset);
+        Output output{{}, chunk};
+        if (head_pending_) {
+          head_pending_ = false;
+          output.head = std::span(head_).first(head_bytes_);
+        }
+        return {Action::kWrite, used, output};
+      }
+
+      case ws::FrameEvent::kFrameEnd:
+        // Frame ends are tracked from the payload counts above, so they never wait on this event.
+        break;
+    }
+    if (idle_events > 2) break;  // defensive: a parser that keeps answering without input
+  }
+  return {state_ == State::kDone ? Action::kClose : Action::kNeedMore, used, {}};
+}
+
+std::optional<EchoEngine::Step> EchoEngine::on_control_frame_end(std::size_t consumed) {
+  frame_is_control_ = false;
+  const std::span<const std::uint8_t> payload = std::span(control_payload_).first(control_payload_bytes_);
+  switch (static_cast<ws::Opcode>(control_opcode_)) {
+    case ws::Opcode::kPing: {
+      if (state_ != State::kOpen) return std::nullopt;
+      // RFC 6455 §5.5.3: the pong carries the ping's application data.
+      const std::size_t header_bytes =
+          ws::write_frame_header(pong_, true, static_cast<std::uint8_t>(ws::Opcode::kPong), payload.size());
+      std::copy(payload.begin(), payload.end(), pong_.begin() + static_cast<std::ptrdiff_t>(header_bytes));
+      return Step{Action::kWrite, consumed, {std::span(pong_).first(header_bytes + payload.size()), {}}};
+    }
+    case ws::Opcode::kClose: {
+      if (state_ == State::kCloseSent) {
+        state_ = State::kDone;  // RFC 6455 §7.1.1: both closes exchanged; the server closes TCP first
+        return Step{Action::kClose, consumed, {}};
+      }
+      const ws::CloseParseResult parsed = ws::parse_close_payload(payload);
+      if (parsed.error != ws::CloseParseError::kNone) return fail(consumed, "invalid close payload");
+      state_ = State::kDone;
+      // RFC 6455 §5.5.1: echo the status code; an empty close is answered with an empty one.
+      return Step{Action::kWriteThenClose, consumed, close_output(parsed.info.code, parsed.info.reason)};
+    }
+    default:  // a pong: nothing to do
+      return std::nullopt;
+  }
+}
+
+EchoEngine::Step EchoEngine::fail(std::size_t consumed, std::string_view reason) {
+  if (state_ != State::kOpen) {
+    state_ = State::kDone;
+    return {Action::kClose, consumed, {}};
+  }
+  state_ = State::kDone;
+  return {Action::kWriteThenClose, consumed, close_output(ws::close_code::kProtocolError, reason)};
+}
+
+bool EchoEngine::can_begin_close() const {
+  return state_ == State::kOpen && !(frame_is_echoed_ && frame_remaining_bytes_ > 0);
+}
+
+EchoEngine::Output EchoEngine::begin_close(std::uint16_t code, std::string_view reason) {
+  state_ = State::kCloseSent;
+  return close_output(code, reason);
+}
+
+EchoEngine::Output EchoEngine::close_output(std::optional<std::uint16_t> code, std::string_view reason) {
+  close_frame_ = ws::build_close_frame(code, reason);
+  return {close_frame_, {}};
+}
+
+}  // namespace wsgate::tools
