@@ -33,6 +33,10 @@ class Channel {
   virtual void close() = 0;
   // Closes abruptly (TCP RST), for peers that misbehaved or after a timeout.
   virtual void abort() = 0;
+  // `bytes` read from this channel were written to the other side (or dropped):
+  // an HTTP/2 stream reopens its flow-control window only now (ARCHITECTURE.md,
+  // Backpressure). Sockets need nothing here.
+  virtual void on_forwarded(std::size_t bytes) { (void)bytes; }
   // For logs: "127.0.0.1:5555".
   virtual std::string remote_address() const = 0;
 };

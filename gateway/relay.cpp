@@ -136,10 +136,10 @@ void Relay::on_readable(Direction& d, const ErrorCode& wait_ec) {
   if (!d.stopped) {
     d.end += n;
     process(d);
-  } else if (d.begin == d.end && !d.writing) {
-    d.buffer.reset();  // input after a close is read only to see the end of the stream
-    d.begin = d.end = d.scanned = 0;
+  } else {
+    from.channel->on_forwarded(n);  // input after a close is read only to see the end of the stream
   }
+  release_if_empty(d);
   do_write(d);
   do_read(d);
   check_progress();
@@ -174,11 +174,13 @@ void Relay::on_frame_end(Direction& d, const ws::ScanResult& r, std::size_t fram
   if (sink.close_queued || sink.closed || sink.dead) {
     // The answer to a close the gateway sent (or the sink is gone): consume it here.
     if (d.output_closed) {
+      if (d.end > frame_end) side(from).channel->on_forwarded(d.end - frame_end);
       d.end = frame_end;  // everything here is dropped anyway
     } else {
       // Control frames are held whole (writable_limit), so the frame is still in the buffer.
       std::size_t frame_bytes = r.header.header_length + static_cast<std::size_t>(r.header.payload_length);
       std::size_t frame_start = frame_end - frame_bytes;
+      side(d.from).channel->on_forwarded(d.end - frame_start);
       d.end = frame_start;
       d.scanned = frame_start;
       d.boundary = frame_start;
@@ -186,7 +188,9 @@ void Relay::on_frame_end(Direction& d, const ws::ScanResult& r, std::size_t fram
   } else {
     sink.close_queued = true;
     d.close_passed = true;
-    d.end = frame_end;  // nothing may follow a close frame (RFC 6455 §5.5.1)
+    // Nothing may follow a close frame (RFC 6455 §5.5.1).
+    if (d.end > frame_end) side(from).channel->on_forwarded(d.end - frame_end);
+    d.end = frame_end;
   }
   d.stopped = true;
   start_close_timer();
@@ -277,13 +281,20 @@ void Relay::do_write(Direction& d) {
   }
 }
 
+void Relay::release_if_empty(Direction& d) {
+  if (d.begin != d.end || d.writing || !d.buffer) return;
+  // Nothing in flight: give the buffer back so an idle WebSocket holds none.
+  const bool at_boundary = d.boundary && *d.boundary == d.begin;
+  d.buffer.reset();
+  d.begin = d.end = d.scanned = 0;
+  if (at_boundary) d.boundary = 0;
+}
+
 void Relay::drop_scanned(Direction& d) {
+  if (d.scanned > d.begin) side(d.from).channel->on_forwarded(d.scanned - d.begin);
   d.begin = d.scanned;
   d.boundary.reset();
-  if (d.begin == d.end) {
-    d.buffer.reset();
-    d.begin = d.end = d.scanned = 0;
-  }
+  release_if_empty(d);
 }
 
 void Relay::on_written(Direction& d, std::size_t n, bool injected, const ErrorCode& ec) {
@@ -301,14 +312,9 @@ void Relay::on_written(Direction& d, std::size_t n, bool injected, const ErrorCo
   } else {
     d.begin += n;
     d.stats.bytes += n;
+    side(d.from).channel->on_forwarded(n);
     if (d.boundary && d.begin > *d.boundary) d.boundary.reset();
-    if (d.begin == d.end) {
-      // Nothing in flight: give the buffer back so an idle WebSocket holds none.
-      const bool at_boundary = d.boundary && *d.boundary == d.begin;
-      d.buffer.reset();
-      d.begin = d.end = d.scanned = 0;
-      if (at_boundary) d.boundary = 0;
-    }
+    release_if_empty(d);
   }
   do_write(d);
   do_read(d);

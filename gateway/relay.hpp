@@ -106,6 +106,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
   std::size_t writable_limit(const Direction& d) const;
   void do_write(Direction& d);
   void drop_scanned(Direction& d);
+  void release_if_empty(Direction& d);
   void on_written(Direction& d, std::size_t n, bool injected, const ErrorCode& ec);
   void on_read_end(Side s);
   void on_side_dead(Side s);
