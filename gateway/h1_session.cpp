@@ -5,6 +5,7 @@
 #include <array>
 #include <boost/asio/ip/address.hpp>
 
+#include "gateway/proxy_handshake.hpp"
 #include "gateway/router.hpp"
 #include "h1/upgrade.hpp"
 #include "ws/close.hpp"
@@ -17,32 +18,6 @@ namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::chrono::seconds kLinger{2};
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-// RFC 9110 §7.6.1 hop-by-hop fields, plus the handshake fields the gateway
-// regenerates for its own upstream handshake.
-constexpr std::array<std::string_view, 16> kNotForwarded = {
-    "connection",         "keep-alive",          "proxy-connection",    "te",
-    "trailer",            "transfer-encoding",   "upgrade",             "proxy-authorization",
-    "sec-websocket-key",  "sec-websocket-version", "sec-websocket-accept", "x-forwarded-for",
-    "x-forwarded-proto",  "x-forwarded-host",    "forwarded",           "content-length",
-};
-
-// Fields of the backend's 101 that the gateway writes itself.
-constexpr std::array<std::string_view, 9> kNotForwardedBack = {
-    "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-    "sec-websocket-accept", "content-length",
-};
-
-template <std::size_t N>
-bool in_list(const std::array<std::string_view, N>& list, std::string_view name) {
-  return std::any_of(list.begin(), list.end(), [&](std::string_view n) { return iequals(n, name); });
-}
-
 std::string client_ip(Transport& transport) {
   ErrorCode ec;
   auto endpoint = transport.socket().remote_endpoint(ec);
@@ -52,35 +27,6 @@ std::string client_ip(Transport& transport) {
     return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6()).to_string();
   }
   return address.to_string();
-}
-
-// Offers the route allows: subprotocol allow-list, permessage-deflate stripped for compression: off.
-std::optional<std::string> filtered_subprotocols(const RouteConfig& route, const h1::Headers& headers) {
-  auto offered = headers.get_joined("Sec-WebSocket-Protocol");
-  if (!offered) return std::nullopt;
-  if (route.subprotocols.empty()) return offered;
-  std::string out;
-  for (const std::string& p : ws::split_header_list(*offered)) {
-    if (std::find(route.subprotocols.begin(), route.subprotocols.end(), p) == route.subprotocols.end()) continue;
-    if (!out.empty()) out += ", ";
-    out += p;
-  }
-  if (out.empty()) return std::nullopt;
-  return out;
-}
-
-std::optional<std::string> filtered_extensions(const RouteConfig& route, const h1::Headers& headers) {
-  auto offered = headers.get_joined("Sec-WebSocket-Extensions");
-  if (!offered) return std::nullopt;
-  if (route.compression == Compression::kPassthrough) return offered;
-  auto parsed = ws::parse_extensions(*offered);
-  if (!parsed) return std::nullopt;  // a malformed offer is not forwarded
-  std::vector<ws::Extension> kept;
-  for (auto& e : *parsed) {
-    if (!iequals(e.name, "permessage-deflate")) kept.push_back(std::move(e));
-  }
-  if (kept.empty()) return std::nullopt;
-  return ws::format_extensions(kept);
 }
 
 }  // namespace
@@ -190,16 +136,9 @@ void H1Session::on_head() {
     answer(400, "a WebSocket handshake has no body\n");
     return;
   }
-  if (!route_->allowed_origins.empty()) {
-    // Like ASP.NET Core's AllowedOrigins: a request without Origin (not a browser) passes.
-    if (auto origin = request_.headers.get("Origin")) {
-      bool allowed = std::any_of(route_->allowed_origins.begin(), route_->allowed_origins.end(),
-                                 [&](const std::string& o) { return o == "*" || iequals(o, *origin); });
-      if (!allowed) {
-        answer(403, "origin not allowed\n");
-        return;
-      }
-    }
+  if (!origin_allowed(*route_, request_.headers)) {
+    answer(403, "origin not allowed\n");
+    return;
   }
   const BackendConfig* backend_config = config_->find_backend(route_->backend);
   if (backend_config == nullptr) {
@@ -207,46 +146,12 @@ void H1Session::on_head() {
     return;
   }
   const BackendRuntime& backend = worker_.backends()[static_cast<std::size_t>(backend_config - config_->backends.data())];
-
-  // The upstream handshake: the client's end-to-end fields, our own key.
-  h1::RequestHead up;
-  up.method = "GET";
-  up.target = request_.target;
-  std::vector<std::string> connection_tokens;
-  for (std::string_view v : request_.headers.get_all("Connection")) {
-    for (auto& t : ws::split_header_list(v)) connection_tokens.push_back(t);
-  }
-  for (const auto& h : request_.headers) {
-    if (in_list(kNotForwarded, h.name)) continue;
-    if (iequals(h.name, "Sec-WebSocket-Protocol") || iequals(h.name, "Sec-WebSocket-Extensions")) continue;
-    if (std::any_of(connection_tokens.begin(), connection_tokens.end(),
-                    [&](const std::string& t) { return iequals(t, h.name); })) {
-      continue;  // RFC 9110 §7.6.1: fields named in Connection are hop-by-hop
-    }
-    up.headers.add(h.name, h.value);
-  }
-  up.headers.add("Upgrade", "websocket");
-  up.headers.add("Connection", "Upgrade");
-  up.headers.add("Sec-WebSocket-Key", ws::generate_key());
-  up.headers.add("Sec-WebSocket-Version", "13");
-  if (auto protocols = filtered_subprotocols(*route_, request_.headers)) {
-    up.headers.add("Sec-WebSocket-Protocol", *protocols);
-  }
-  if (auto extensions = filtered_extensions(*route_, request_.headers)) {
-    up.headers.add("Sec-WebSocket-Extensions", *extensions);
-  }
-  const std::string ip = client_ip(*client_);
-  const std::string proto = client_->is_tls() ? "https" : "http";
-  auto xff = request_.headers.get_joined("X-Forwarded-For");
-  up.headers.add("X-Forwarded-For", xff ? *xff + ", " + ip : ip);
-  up.headers.add("X-Forwarded-Proto", proto);
-  if (!host.empty()) up.headers.add("X-Forwarded-Host", std::string(host));
-  // RFC 7239 §4-§6: IPv6 nodes are quoted and bracketed.
-  std::string node = ip.find(':') != std::string::npos ? "\"[" + ip + "]\"" : ip;
-  std::string forwarded = "for=" + node + ";proto=" + proto;
-  if (!host.empty()) forwarded += ";host=\"" + std::string(host) + "\"";
-  auto prior = request_.headers.get_joined("Forwarded");
-  up.headers.add("Forwarded", prior ? *prior + ", " + forwarded : forwarded);
+  client_request_.host = std::string(host);
+  client_request_.target = request_.target;
+  client_request_.headers = request_.headers;
+  client_request_.client_ip = client_ip(*client_);
+  client_request_.tls = client_->is_tls();
+  h1::RequestHead up = build_upstream_request(*route_, client_request_);
 
   auto self = shared_from_this();
   upstream_ = std::make_shared<UpstreamHandshake>(
@@ -266,17 +171,11 @@ void H1Session::on_upstream(UpstreamOutcome outcome) {
       start_relay(std::move(outcome));
       return;
     case UpstreamOutcome::kAnswered: {
-      h1::Headers extra;
-      for (const auto& h : outcome.response.headers) {
-        if (in_list(kNotForwardedBack, h.name)) continue;
-        extra.add(h.name, h.value);
-      }
+      h1::Headers extra = passthrough_answer_headers(outcome.response);
       std::string body(outcome.pending.begin(), outcome.pending.end());
       if (body.empty() && outcome.response.headers.contains("Transfer-Encoding")) {
         body = "backend answered " + std::to_string(outcome.response.status) + "\n";
       }
-      extra.remove("Content-Type");
-      if (auto ct = outcome.response.headers.get("Content-Type")) extra.add("Content-Type", std::string(*ct));
       answer(outcome.response.status, body, extra);
       return;
     }
@@ -294,78 +193,21 @@ void H1Session::on_upstream(UpstreamOutcome outcome) {
 }
 
 void H1Session::start_relay(UpstreamOutcome outcome) {
-  const h1::ResponseHead& backend_answer = outcome.response;
-  // RFC 6455 §4.1: a subprotocol or extension the client did not offer fails the handshake.
-  auto chosen_protocol = backend_answer.headers.get("Sec-WebSocket-Protocol");
-  if (chosen_protocol) {
-    auto offered = filtered_subprotocols(*route_, request_.headers);
-    auto list = offered ? ws::split_header_list(*offered) : std::vector<std::string>{};
-    if (std::find(list.begin(), list.end(), std::string(*chosen_protocol)) == list.end()) {
-      outcome.transport->abort();
-      answer(502, "backend chose a subprotocol that was not offered\n");
-      return;
-    }
+  AcceptedUpgrade accepted = accept_backend_upgrade(*route_, client_request_, outcome.response);
+  if (!accepted.error.empty()) {
+    outcome.transport->abort();
+    answer(502, accepted.error + "\n");
+    return;
   }
-  std::uint8_t allowed_rsv = 0;
-  bool deflate = false;
-  auto chosen_extensions = backend_answer.headers.get_joined("Sec-WebSocket-Extensions");
-  if (chosen_extensions) {
-    auto accepted = ws::parse_extensions(*chosen_extensions);
-    auto offered_text = filtered_extensions(*route_, request_.headers);
-    auto offered = offered_text ? ws::parse_extensions(*offered_text) : std::nullopt;
-    bool ok = accepted.has_value();
-    if (ok) {
-      for (const auto& e : *accepted) {
-        bool was_offered = offered && std::any_of(offered->begin(), offered->end(),
-                                                  [&](const ws::Extension& o) { return iequals(o.name, e.name); });
-        if (!was_offered) ok = false;
-        if (iequals(e.name, "permessage-deflate")) {
-          deflate = true;
-          allowed_rsv |= ws::kRsv1;  // RFC 7692 §6: RSV1 marks a compressed message
-        } else {
-          allowed_rsv |= ws::kRsv1 | ws::kRsv2 | ws::kRsv3;  // unknown extension: its bits pass through
-        }
-      }
-    }
-    if (!ok) {
-      outcome.transport->abort();
-      answer(502, "backend accepted an extension that was not offered\n");
-      return;
-    }
-  }
-
   h1::ResponseHead response;
   response.status = 101;
   response.headers.add("Upgrade", "websocket");
   response.headers.add("Connection", "Upgrade");
   response.headers.add("Sec-WebSocket-Accept",
                        ws::compute_accept(request_.headers.get("Sec-WebSocket-Key").value_or("")));
-  for (const auto& h : backend_answer.headers) {
-    if (in_list(kNotForwardedBack, h.name)) continue;
-    response.headers.add(h.name, h.value);
-  }
+  for (const auto& h : accepted.client_headers) response.headers.add(h.name, h.value);
   response_bytes_ = h1::serialize(response);
-
-  RelayOptions options;
-  options.buffer_bytes = config_->limits.buffer_per_direction;
-  options.close_timeout = config_->limits.close_timeout;
-  auto frame_rules = [&](ws::Sender sender) {
-    ws::FrameScannerOptions o;
-    o.frame.sender = sender;
-    o.frame.allowed_rsv = allowed_rsv;
-    o.max_message_bytes = route_->max_message_bytes;
-    if (route_->validate == Validate::kOff) {
-      o.frame.check_mask = false;
-      o.frame.strict_lengths = false;
-      o.frame.allowed_rsv = ws::kRsv1 | ws::kRsv2 | ws::kRsv3;
-      o.check_messages = false;
-    }
-    // Compressed text cannot be checked without inflating it (compression: terminate does that).
-    o.validate_utf8 = route_->validate == Validate::kFull && !deflate;
-    return o;
-  };
-  options.client_frames = frame_rules(ws::Sender::kClient);
-  options.backend_frames = frame_rules(ws::Sender::kServer);
+  RelayOptions options = relay_options(*config_, *route_, accepted);
 
   auto self = shared_from_this();
   relay_ = std::make_shared<Relay>(worker_.io().get_executor(), client_, outcome.transport, options,

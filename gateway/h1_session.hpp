@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gateway/listener.hpp"
+#include "gateway/proxy_handshake.hpp"
 #include "gateway/relay.hpp"
 #include "gateway/transport.hpp"
 #include "gateway/upstream.hpp"
@@ -47,6 +48,7 @@ class H1Session final : public Session, public std::enable_shared_from_this<H1Se
   std::vector<std::uint8_t> read_buffer_;
   std::vector<std::uint8_t> client_pending_;  // bytes after the head, held until the relay starts
   h1::RequestHead request_;
+  ClientRequest client_request_;          // the protocol-neutral view used for the upstream
   const RouteConfig* route_ = nullptr;
   std::shared_ptr<UpstreamHandshake> upstream_;
   std::shared_ptr<Relay> relay_;
