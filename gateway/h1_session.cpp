@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/ip/address.hpp>
+#include <cstring>
 
+#include "gateway/h2_session.hpp"
 #include "gateway/proxy_handshake.hpp"
 #include "gateway/router.hpp"
 #include "h1/upgrade.hpp"
@@ -54,11 +56,19 @@ void H1Session::start() {
     self->answer(408, "request head not received in time\n");
   });
   read_buffer_.resize(kReadChunk);
+  sniffing_h2c_ = listener_.h2c;
   if (client_->is_tls()) {
     client_->async_tls_handshake(boost::asio::ssl::stream_base::server, [self](const ErrorCode& ec) {
       if (self->finished_) return;
       if (ec) {
         self->finish();
+        return;
+      }
+      const unsigned char* alpn = nullptr;
+      unsigned int alpn_len = 0;
+      ::SSL_get0_alpn_selected(self->client_->native_tls(), &alpn, &alpn_len);
+      if (std::string_view(reinterpret_cast<const char*>(alpn), alpn_len) == "h2") {
+        self->hand_off_to_h2({});
         return;
       }
       self->read_head();
@@ -70,11 +80,33 @@ void H1Session::start() {
 
 void H1Session::read_head() {
   auto self = shared_from_this();
-  client_->async_read_into(read_buffer_, [self](const ErrorCode& ec, std::size_t n) {
+  client_->async_read_into(read_buffer_, [self](const ErrorCode& ec, std::size_t n) mutable {
     if (self->finished_ || self->closing_) return;
     if (ec || n == 0) {
       self->finish();
       return;
+    }
+    if (self->sniffing_h2c_) {
+      // RFC 9113 §3.3: HTTP/2 with prior knowledge starts with the connection preface.
+      constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+      self->sniffed_.insert(self->sniffed_.end(), self->read_buffer_.begin(),
+                            self->read_buffer_.begin() + static_cast<std::ptrdiff_t>(n));
+      std::size_t check = std::min(self->sniffed_.size(), kPreface.size());
+      if (std::memcmp(self->sniffed_.data(), kPreface.data(), check) == 0) {
+        if (self->sniffed_.size() >= kPreface.size()) {
+          self->hand_off_to_h2(std::move(self->sniffed_));
+        } else {
+          self->read_head();
+        }
+        return;
+      }
+      // HTTP/1.1 after all: parse what was read so far.
+      self->sniffing_h2c_ = false;
+      if (self->sniffed_.size() > self->read_buffer_.size()) self->read_buffer_.resize(self->sniffed_.size());
+      std::memcpy(self->read_buffer_.data(), self->sniffed_.data(), self->sniffed_.size());
+      n = self->sniffed_.size();
+      self->sniffed_.clear();
+      self->sniffed_.shrink_to_fit();
     }
     auto result = self->parser_.feed({reinterpret_cast<const char*>(self->read_buffer_.data()), n});
     switch (result.status) {
@@ -102,6 +134,13 @@ void H1Session::read_head() {
         return;
     }
   });
+}
+
+void H1Session::hand_off_to_h2(std::vector<std::uint8_t> initial) {
+  timer_.cancel();
+  handed_off_ = true;
+  std::make_shared<H2Session>(worker_, listener_, client_, std::move(initial))->start();
+  finish();
 }
 
 void H1Session::on_head() {
@@ -314,7 +353,7 @@ void H1Session::finish() {
     upstream_->cancel();
     upstream_.reset();
   }
-  client_->close();
+  if (!handed_off_) client_->close();
   auto relay = std::move(relay_);  // breaks the session <-> relay cycle
   worker_.remove_session(session_id_);
 }

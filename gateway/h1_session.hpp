@@ -30,6 +30,7 @@ class H1Session final : public Session, public std::enable_shared_from_this<H1Se
 
  private:
   void read_head();
+  void hand_off_to_h2(std::vector<std::uint8_t> initial);
   void on_head();
   void answer(int status, std::string_view body, const h1::Headers& extra = {});
   void linger_then_close();
@@ -54,6 +55,9 @@ class H1Session final : public Session, public std::enable_shared_from_this<H1Se
   std::shared_ptr<Relay> relay_;
   std::string response_bytes_;
   bool finished_ = false;
+  bool handed_off_ = false;                // the connection went to an H2Session
+  bool sniffing_h2c_ = false;              // cleartext h2c listener: looking for the HTTP/2 preface
+  std::vector<std::uint8_t> sniffed_;      // bytes read while sniffing
   bool closing_ = false;
 };
 

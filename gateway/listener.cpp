@@ -19,20 +19,27 @@ namespace {
 
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
-// ALPN (RFC 7301): pick http/1.1 from the client's list; HTTP/2 arrives with the h2 front end.
-int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
-                void*) {
-  static const unsigned char kHttp11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
+// ALPN (RFC 7301): the server's preference decides: h2 first when the listener
+// offers it (arg != nullptr), then http/1.1.
+bool alpn_offered(const unsigned char* in, unsigned int inlen, std::string_view protocol, const unsigned char** out,
+                  unsigned char* outlen) {
   for (unsigned int i = 0; i < inlen;) {
     unsigned int len = in[i];
     if (i + 1 + len > inlen) break;
-    if (len == sizeof(kHttp11) && std::memcmp(in + i + 1, kHttp11, len) == 0) {
+    if (len == protocol.size() && std::memcmp(in + i + 1, protocol.data(), len) == 0) {
       *out = in + i + 1;
       *outlen = static_cast<unsigned char>(len);
-      return SSL_TLSEXT_ERR_OK;
+      return true;
     }
     i += 1 + len;
   }
+  return false;
+}
+
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+                void* allow_h2) {
+  if (allow_h2 != nullptr && alpn_offered(in, inlen, "h2", out, outlen)) return SSL_TLSEXT_ERR_OK;
+  if (alpn_offered(in, inlen, "http/1.1", out, outlen)) return SSL_TLSEXT_ERR_OK;
   return SSL_TLSEXT_ERR_NOACK;  // no overlap: continue without ALPN (HTTP/1.1 is assumed)
 }
 
@@ -47,7 +54,7 @@ tcp::endpoint to_endpoint(const HostPort& hp) {
 
 }  // namespace
 
-std::shared_ptr<asio::ssl::context> make_listener_tls(const ListenerConfig& listener) {
+std::shared_ptr<asio::ssl::context> make_listener_tls(const ListenerConfig& listener, bool allow_h2) {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
@@ -67,7 +74,8 @@ std::shared_ptr<asio::ssl::context> make_listener_tls(const ListenerConfig& list
     throw std::runtime_error("listeners." + listener.name + ".tls: key does not match the certificate");
   }
   ::SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);  // idle connections keep no TLS buffers
-  ::SSL_CTX_set_alpn_select_cb(ctx->native_handle(), select_alpn, nullptr);
+  static int h2_marker = 1;
+  ::SSL_CTX_set_alpn_select_cb(ctx->native_handle(), select_alpn, allow_h2 ? &h2_marker : nullptr);
   return ctx;
 }
 

@@ -20,11 +20,13 @@ struct ListenerRuntime {
   std::shared_ptr<boost::asio::ssl::context> tls;  // null for cleartext
   boost::asio::ip::tcp::endpoint bound;            // the actual address (port 0 resolved)
   std::atomic<std::uint64_t> connections{0};       // open client connections, all workers
+  bool h2 = false;                                  // TLS: ALPN may select "h2"
+  bool h2c = false;                                 // cleartext: HTTP/2 with prior knowledge accepted
 };
 
 // Server-side TLS context for a listener: certificate chain, key, TLS >= 1.2,
-// ALPN selecting http/1.1. Throws std::runtime_error naming the file on failure.
-std::shared_ptr<boost::asio::ssl::context> make_listener_tls(const ListenerConfig& listener);
+// ALPN selecting h2 (when `allow_h2`) or http/1.1. Throws std::runtime_error naming the file on failure.
+std::shared_ptr<boost::asio::ssl::context> make_listener_tls(const ListenerConfig& listener, bool allow_h2);
 
 // One worker's accept loop for one listener.
 class Acceptor : public std::enable_shared_from_this<Acceptor> {

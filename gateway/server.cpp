@@ -29,17 +29,8 @@ std::vector<ConfigError> unsupported_features(const Config& config) {
   auto refuse = [&](const std::string& path, const std::string& what) {
     errors.push_back(config.error_at(path, what + " is not supported yet"));
   };
-  for (std::size_t i = 0; i < config.listeners.size(); ++i) {
-    const auto& l = config.listeners[i];
-    std::string path = "listeners[" + std::to_string(i) + "].protocols";
-    if (!present(path)) continue;
-    for (const auto& p : l.protocols) {
-      if (p == "h2" || p == "h2c") refuse(path, "protocol \"" + p + "\" (HTTP/2)");
-    }
-  }
   if (present("admin")) refuse("admin", "the admin listener");
   if (present("access_log") && config.access_log.path != "off") refuse("access_log", "the access log");
-  if (present("http2")) refuse("http2", "HTTP/2");
   for (std::size_t i = 0; i < config.routes.size(); ++i) {
     const auto& r = config.routes[i];
     std::string base = "routes[" + std::to_string(i) + "]";
@@ -70,7 +61,12 @@ int Server::run() {
   for (const auto& lc : config.listeners) {
     auto rt = std::make_unique<ListenerRuntime>();
     rt->config = &lc;
-    if (lc.tls) rt->tls = make_listener_tls(lc);
+    auto offers = [&](std::string_view p) {
+      return std::find(lc.protocols.begin(), lc.protocols.end(), p) != lc.protocols.end();
+    };
+    rt->h2 = lc.tls && offers("h2");
+    rt->h2c = !lc.tls && offers("h2c");
+    if (lc.tls) rt->tls = make_listener_tls(lc, rt->h2);
     listeners.push_back(std::move(rt));
   }
 

@@ -1,0 +1,548 @@
+// Downstream HTTP/2 session and its stream channels; see h2_session.hpp.
+#include "gateway/h2_session.hpp"
+
+#include <algorithm>
+#include <boost/asio/error.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <cctype>
+#include <cstring>
+
+#include "gateway/router.hpp"
+
+namespace wsgate::gw {
+
+namespace {
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kWriteChunk = 64 * 1024;  // frames of many streams coalesced per socket write
+
+std::string client_ip_of(Transport& transport) {
+  ErrorCode ec;
+  auto endpoint = transport.socket().remote_endpoint(ec);
+  if (ec) return "unknown";
+  auto address = endpoint.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  return address.to_string();
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+h2::Settings settings_from(const Config& config) {
+  h2::Settings s;
+  s.max_concurrent_streams = config.http2.max_concurrent_streams;
+  s.initial_window_bytes = config.http2.initial_stream_window;
+  s.connection_window_bytes = config.http2.initial_connection_window;
+  s.max_header_list_bytes = config.http2.max_header_list_size;
+  s.max_frame_bytes = config.http2.max_frame_size;
+  s.max_outgoing_bytes_per_stream = std::max<std::size_t>(config.limits.buffer_per_direction, 16 * 1024);
+  return s;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// H2Session
+
+H2Session::H2Session(Worker& worker, ListenerRuntime& listener, std::shared_ptr<Transport> client,
+                     std::vector<std::uint8_t> initial)
+    : worker_(worker),
+      listener_(listener),
+      config_(worker.config()),
+      client_(std::move(client)),
+      initial_(std::move(initial)) {
+  listener_.connections.fetch_add(1, std::memory_order_relaxed);
+  client_ip_ = client_ip_of(*client_);
+}
+
+H2Session::~H2Session() { listener_.connections.fetch_sub(1, std::memory_order_relaxed); }
+
+void H2Session::start() {
+  session_id_ = worker_.add_session(weak_from_this());
+  std::weak_ptr<H2Session> weak = weak_from_this();
+  h2::ServerEvents events;
+  events.on_request = [this](std::int32_t id, h2::RequestHeaders&& request) { on_request(id, std::move(request)); };
+  events.on_data = [this](std::int32_t id, std::span<const std::uint8_t> bytes) {
+    auto it = streams_.find(id);
+    if (it != streams_.end() && it->second.channel) {
+      it->second.channel->on_data(bytes);
+    } else {
+      h2_->consume(id, bytes.size());  // a stream we answered with an error: nothing to forward
+    }
+  };
+  events.on_stream_end = [this](std::int32_t id) {
+    auto it = streams_.find(id);
+    if (it != streams_.end() && it->second.channel) it->second.channel->on_end();
+  };
+  events.on_stream_close = [this](std::int32_t id, h2::ErrorCode code) { on_stream_close(id, code); };
+  events.on_goaway = [this](std::int32_t, h2::ErrorCode) {
+    // The client is leaving: its open streams go on until they end (RFC 9113 §6.8).
+    going_away_ = true;
+  };
+  events.on_data_sent = [this](std::int32_t id, std::size_t) {
+    auto it = streams_.find(id);
+    if (it != streams_.end() && it->second.channel) it->second.channel->on_space();
+  };
+  h2_ = std::make_unique<h2::ServerSession>(settings_from(*config_), std::move(events));
+  read_buffer_.resize(kReadChunk);
+  if (!initial_.empty()) {
+    auto result = h2_->receive(initial_);
+    initial_.clear();
+    initial_.shrink_to_fit();
+    if (result.error != h2::Error::kNone) read_ended_ = true;
+  }
+  schedule_flush();
+  if (!read_ended_) read_more();
+}
+
+void H2Session::read_more() {
+  auto self = shared_from_this();
+  client_->async_read_into(read_buffer_, [self](const ErrorCode& ec, std::size_t n) {
+    if (self->finished_) return;
+    if (ec || n == 0) {
+      self->connection_lost();
+      return;
+    }
+    auto result = self->h2_->receive({self->read_buffer_.data(), n});
+    if (result.error != h2::Error::kNone) {
+      self->read_ended_ = true;  // GOAWAY is queued by nghttp2 where it applies; send it, then close
+      self->schedule_flush();
+      return;
+    }
+    self->schedule_flush();
+    self->read_more();
+  });
+}
+
+void H2Session::on_request(std::int32_t stream_id, h2::RequestHeaders&& request) {
+  if (request.issue == h2::HeaderIssue::kHeaderListTooLarge) {
+    answer(stream_id, 431, "request headers too large\n");
+    return;
+  }
+  Router router(*config_);
+  if (request.kind() == h2::RequestKind::kPlainConnect) {
+    answer(stream_id, 501, "CONNECT tunnels are not offered; use :protocol websocket\n");
+    return;
+  }
+  const RouteConfig* route = router.match(request.authority, request.path);
+  if (request.kind() == h2::RequestKind::kOther) {
+    if (route == nullptr) {
+      answer(stream_id, 404, "no route\n");
+    } else {
+      answer(stream_id, 400, "this route accepts WebSocket requests only\n");
+    }
+    return;
+  }
+  if (lower(request.protocol) != "websocket") {
+    answer(stream_id, 501, "unsupported :protocol\n");
+    return;
+  }
+  if (request.issue == h2::HeaderIssue::kContentLengthOnExtendedConnect) {
+    answer(stream_id, 400, "an extended CONNECT has no content\n");
+    return;
+  }
+  if (route == nullptr) {
+    answer(stream_id, 404, "no route\n");
+    return;
+  }
+  // RFC 8441 §5 requires sec-websocket-version: 13; a missing one (seen from
+  // Firefox) is read as 13, any other value gets 426 as over HTTP/1.1.
+  auto version = request.header("sec-websocket-version");
+  if (!version.empty() && version != "13") {
+    answer(stream_id, 426, "unsupported WebSocket version\n", {{"sec-websocket-version", "13"}});
+    return;
+  }
+  if (worker_.draining() || going_away_) {
+    answer(stream_id, 503, "shutting down\n");
+    return;
+  }
+  StreamState st;
+  st.route = route;
+  st.client_request.host = request.authority;
+  st.client_request.target = request.path;
+  for (auto& h : request.headers) st.client_request.headers.add(std::move(h.name), std::move(h.value));
+  st.client_request.client_ip = client_ip_;
+  st.client_request.tls = client_->is_tls();
+  if (!origin_allowed(*route, st.client_request.headers)) {
+    answer(stream_id, 403, "origin not allowed\n");
+    return;
+  }
+  const BackendConfig* backend_config = config_->find_backend(route->backend);
+  if (backend_config == nullptr) {
+    answer(stream_id, 503, "no backend\n");
+    return;
+  }
+  const BackendRuntime& backend =
+      worker_.backends()[static_cast<std::size_t>(backend_config - config_->backends.data())];
+  // The channel exists from now on so that DATA arriving early is held (not
+  // consumed) until the backend has answered 101.
+  st.channel = std::make_shared<H2StreamChannel>(weak_from_this(), stream_id, worker_.io().get_executor(),
+                                                 client_->remote_address() + "#" + std::to_string(stream_id));
+  h1::RequestHead up = build_upstream_request(*route, st.client_request);
+  std::weak_ptr<H2Session> weak = weak_from_this();
+  st.upstream = std::make_shared<UpstreamHandshake>(
+      worker_.io(), backend, worker_.picker(), std::move(up), config_->limits.max_request_head,
+      [weak, stream_id](UpstreamOutcome outcome) {
+        if (auto self = weak.lock()) self->on_upstream(stream_id, std::move(outcome));
+      });
+  auto upstream = st.upstream;
+  streams_[stream_id] = std::move(st);
+  upstream->start();
+}
+
+void H2Session::on_upstream(std::int32_t stream_id, UpstreamOutcome outcome) {
+  auto it = streams_.find(stream_id);
+  if (finished_ || it == streams_.end() || it->second.h2_closed) {
+    if (outcome.transport) outcome.transport->close();
+    if (it != streams_.end()) {
+      it->second.upstream.reset();
+      maybe_erase(stream_id);
+    }
+    return;
+  }
+  StreamState& st = it->second;
+  st.upstream.reset();
+  switch (outcome.kind) {
+    case UpstreamOutcome::kUpgraded:
+      break;
+    case UpstreamOutcome::kAnswered: {
+      std::vector<h2::Header> headers;
+      for (const auto& h : passthrough_answer_headers(outcome.response)) headers.push_back({lower(h.name), h.value});
+      std::string body(outcome.pending.begin(), outcome.pending.end());
+      if (body.empty()) body = "backend answered " + std::to_string(outcome.response.status) + "\n";
+      answer(stream_id, outcome.response.status, body, std::move(headers));
+      return;
+    }
+    case UpstreamOutcome::kNoEndpoint:
+      answer(stream_id, 503, "no healthy backend endpoint\n");
+      return;
+    case UpstreamOutcome::kTimeout:
+      answer(stream_id, 504, "backend timeout\n");
+      return;
+    case UpstreamOutcome::kConnectFailed:
+    case UpstreamOutcome::kBadAnswer:
+      answer(stream_id, 502, "bad gateway\n");
+      return;
+  }
+  AcceptedUpgrade accepted = accept_backend_upgrade(*st.route, st.client_request, outcome.response);
+  if (!accepted.error.empty()) {
+    outcome.transport->abort();
+    answer(stream_id, 502, accepted.error + "\n");
+    return;
+  }
+  // RFC 8441 §5: the 101 of HTTP/1.1 becomes a 2xx on the stream.
+  std::vector<h2::Header> headers;
+  for (const auto& h : accepted.client_headers) headers.push_back({lower(h.name), h.value});
+  if (h2_->submit_response(stream_id, 200, headers, false) != h2::Error::kNone) {
+    outcome.transport->abort();
+    h2_->reset_stream(stream_id, h2::ErrorCode::kInternalError);
+    schedule_flush();
+    return;
+  }
+  RelayOptions options = relay_options(*config_, *st.route, accepted);
+  std::weak_ptr<H2Session> weak = weak_from_this();
+  st.relay = std::make_shared<Relay>(worker_.io().get_executor(), st.channel, outcome.transport, options,
+                                     [weak, stream_id](const RelayResult&) {
+                                       auto self = weak.lock();
+                                       if (!self) return;
+                                       auto found = self->streams_.find(stream_id);
+                                       if (found == self->streams_.end()) return;
+                                       found->second.relay_done = true;
+                                       // Release the relay from its own completion safely.
+                                       boost::asio::post(self->worker_.io(), [self, stream_id] {
+                                         self->maybe_erase(stream_id);
+                                       });
+                                     });
+  auto relay = st.relay;
+  relay->start({}, std::move(outcome.pending));
+  if (worker_.draining() || going_away_) relay->go_away();
+  schedule_flush();
+}
+
+void H2Session::answer(std::int32_t stream_id, int status, std::string_view body, std::vector<h2::Header> headers) {
+  headers.push_back({"content-type", "text/plain; charset=utf-8"});
+  headers.push_back({"content-length", std::to_string(body.size())});
+  auto it = streams_.find(stream_id);
+  if (it != streams_.end()) {
+    it->second.relay_done = true;  // no relay will run on this stream
+    if (it->second.channel) it->second.channel->on_closed(h2::ErrorCode::kNoError);
+    it->second.channel.reset();
+  }
+  if (h2_->submit_response(stream_id, status, headers, body.empty()) != h2::Error::kNone) {
+    h2_->reset_stream(stream_id, h2::ErrorCode::kInternalError);
+  } else if (!body.empty()) {
+    h2_->send_data(stream_id, {reinterpret_cast<const std::uint8_t*>(body.data()), body.size()});
+    h2_->end_data(stream_id);
+  }
+  schedule_flush();
+}
+
+void H2Session::on_stream_close(std::int32_t stream_id, h2::ErrorCode code) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return;
+  StreamState& st = it->second;
+  st.h2_closed = true;
+  if (st.channel) st.channel->on_closed(code);
+  if (st.upstream) {
+    st.upstream->cancel();  // the client gave up before the backend answered
+    st.upstream.reset();
+  }
+  if (!st.relay) st.relay_done = true;
+  maybe_erase(stream_id);
+}
+
+void H2Session::maybe_erase(std::int32_t stream_id) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return;
+  // A stream whose relay ended was ended or reset by the relay's Channel::close();
+  // nghttp2 reports it closed once the last frames went out.
+  if (it->second.relay_done && (it->second.h2_closed || finished_)) streams_.erase(it);
+  if (read_ended_ && streams_.empty()) finish();
+}
+
+void H2Session::schedule_flush() {
+  if (flush_posted_ || finished_) return;
+  flush_posted_ = true;
+  // Coalesce: whatever this turn of the event loop queued goes out in one write.
+  boost::asio::post(worker_.io(), [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->flush();
+  });
+}
+
+void H2Session::flush() {
+  if (writing_ || finished_ || client_closed_) return;
+  out_.clear();
+  auto produced = h2_->produce(out_, kWriteChunk);
+  if (produced.error != h2::Error::kNone) {
+    finish();
+    return;
+  }
+  if (out_.empty()) {
+    if ((!h2_->want_read() && !h2_->want_write()) || (read_ended_ && streams_.empty())) finish();
+    return;
+  }
+  writing_ = true;
+  client_->async_write(out_, [self = shared_from_this()](const ErrorCode& ec) {
+    self->writing_ = false;
+    if (self->finished_) return;
+    if (ec) {
+      self->connection_lost();
+      return;
+    }
+    self->flush();
+  });
+}
+
+void H2Session::connection_lost() {
+  // Every stream's backend gets close 1001 from its relay (the stream channel
+  // reports a reset); the session ends when the last relay has finished.
+  read_ended_ = true;
+  client_closed_ = true;
+  client_->close();
+  std::vector<std::int32_t> ids;
+  for (auto& [id, st] : streams_) ids.push_back(id);
+  for (auto id : ids) on_stream_close(id, h2::ErrorCode::kCancel);
+  if (streams_.empty()) finish();
+}
+
+void H2Session::go_away() {
+  if (finished_) return;
+  going_away_ = true;
+  // RFC 9113 §6.8: GOAWAY with the last stream we process; then close 1001 on
+  // every WebSocket (the relays end their streams after the close handshake).
+  h2_->goaway(h2::ErrorCode::kNoError);
+  std::vector<std::shared_ptr<Relay>> relays;
+  for (auto& [id, st] : streams_) {
+    if (st.relay) relays.push_back(st.relay);
+  }
+  for (auto& r : relays) r->go_away();
+  schedule_flush();
+}
+
+void H2Session::abort() {
+  if (finished_) return;
+  std::vector<std::shared_ptr<Relay>> relays;
+  for (auto& [id, st] : streams_) {
+    if (st.relay) relays.push_back(st.relay);
+    if (st.upstream) st.upstream->cancel();
+  }
+  for (auto& r : relays) r->abort();
+  client_->abort();
+  finish();
+}
+
+void H2Session::finish() {
+  if (finished_) return;
+  finished_ = true;
+  std::vector<std::shared_ptr<Relay>> relays;
+  for (auto& [id, st] : streams_) {
+    if (st.relay && !st.relay_done) relays.push_back(st.relay);
+    if (st.upstream) st.upstream->cancel();
+    if (st.channel) st.channel->on_closed(h2::ErrorCode::kCancel);
+  }
+  for (auto& r : relays) r->abort();
+  streams_.clear();
+  client_->close();
+  worker_.remove_session(session_id_);
+}
+
+// ---------------------------------------------------------------------------
+// H2StreamChannel
+
+H2StreamChannel::H2StreamChannel(std::weak_ptr<H2Session> session, std::int32_t stream_id,
+                                 boost::asio::any_io_executor executor, std::string remote)
+    : session_(std::move(session)), stream_id_(stream_id), executor_(std::move(executor)), remote_(std::move(remote)) {}
+
+void H2StreamChannel::on_data(std::span<const std::uint8_t> bytes) {
+  if (closed_) return;
+  if (rx_begin_ > 0 && rx_begin_ == rx_.size()) {
+    rx_.clear();
+    rx_begin_ = 0;
+  }
+  rx_.insert(rx_.end(), bytes.begin(), bytes.end());
+  wake_reader();
+}
+
+void H2StreamChannel::on_end() {
+  rx_ended_ = true;
+  wake_reader();
+}
+
+void H2StreamChannel::on_closed(h2::ErrorCode code) {
+  if (closed_) return;
+  closed_ = true;
+  close_code_ = code;
+  wake_reader();
+  if (write_handler_) {
+    auto handler = std::move(write_handler_);
+    write_handler_ = nullptr;
+    boost::asio::post(executor_, [handler] { handler(boost::asio::error::connection_reset); });
+  }
+}
+
+void H2StreamChannel::on_space() { push_writes(); }
+
+void H2StreamChannel::wake_reader() {
+  if (!read_waiter_) return;
+  auto handler = std::move(read_waiter_);
+  read_waiter_ = nullptr;
+  boost::asio::post(executor_, [handler] { handler({}); });
+}
+
+void H2StreamChannel::async_wait_readable(Handler handler) {
+  if (rx_begin_ < rx_.size() || rx_ended_ || closed_) {
+    boost::asio::post(executor_, [handler = std::move(handler)] { handler({}); });
+    return;
+  }
+  read_waiter_ = std::move(handler);
+}
+
+std::size_t H2StreamChannel::read_some(std::span<std::uint8_t> buffer, ErrorCode& ec) {
+  ec = {};
+  if (rx_begin_ < rx_.size()) {
+    std::size_t n = std::min(buffer.size(), rx_.size() - rx_begin_);
+    std::memcpy(buffer.data(), rx_.data() + rx_begin_, n);
+    rx_begin_ += n;
+    if (rx_begin_ == rx_.size()) {
+      rx_.clear();
+      rx_.shrink_to_fit();  // an idle stream keeps no receive buffer
+      rx_begin_ = 0;
+    }
+    return n;
+  }
+  if (closed_ && close_code_ != h2::ErrorCode::kNoError) {
+    ec = boost::asio::error::connection_reset;  // RST_STREAM from the client
+    return 0;
+  }
+  if (rx_ended_ || closed_) {
+    ec = boost::asio::error::eof;
+    return 0;
+  }
+  ec = boost::asio::error::would_block;
+  return 0;
+}
+
+void H2StreamChannel::async_write(std::span<const std::uint8_t> data, Handler handler) {
+  if (closed_ || write_ended_) {
+    boost::asio::post(executor_, [handler = std::move(handler)] { handler(boost::asio::error::broken_pipe); });
+    return;
+  }
+  write_data_ = data;
+  write_done_ = 0;
+  write_handler_ = std::move(handler);
+  push_writes();
+}
+
+void H2StreamChannel::push_writes() {
+  auto session = session_.lock();
+  if (!session || !write_handler_) return;
+  auto& h2 = session->h2();
+  while (write_done_ < write_data_.size()) {
+    std::size_t space = h2.outgoing_space(stream_id_);
+    if (space == 0) break;  // resumed by on_space() once nghttp2 sent some (backpressure)
+    std::size_t n = std::min(space, write_data_.size() - write_done_);
+    if (h2.send_data(stream_id_, write_data_.subspan(write_done_, n)) != h2::Error::kNone) {
+      auto handler = std::move(write_handler_);
+      write_handler_ = nullptr;
+      boost::asio::post(executor_, [handler] { handler(boost::asio::error::broken_pipe); });
+      return;
+    }
+    write_done_ += n;
+  }
+  session->schedule_flush();
+  if (write_done_ == write_data_.size()) {
+    auto handler = std::move(write_handler_);
+    write_handler_ = nullptr;
+    boost::asio::post(executor_, [handler] { handler({}); });
+  }
+}
+
+void H2StreamChannel::shutdown_write() {
+  if (write_ended_ || closed_) return;
+  write_ended_ = true;
+  if (auto session = session_.lock()) {
+    session->h2().end_data(stream_id_);  // END_STREAM after the queued bytes
+    session->schedule_flush();
+  }
+}
+
+void H2StreamChannel::close() {
+  if (closed_) return;
+  // A relay that is done with a stream the client has not ended yet: end ours,
+  // and reset if the client still sends (nghttp2 closes once both sides ended).
+  if (auto session = session_.lock()) {
+    if (!write_ended_) {
+      write_ended_ = true;
+      session->h2().end_data(stream_id_);
+    }
+    if (!rx_ended_) session->h2().reset_stream(stream_id_, h2::ErrorCode::kCancel);
+    session->schedule_flush();
+  }
+  closed_ = true;
+}
+
+void H2StreamChannel::abort() {
+  if (closed_) return;
+  closed_ = true;
+  if (auto session = session_.lock()) {
+    session->h2().reset_stream(stream_id_, h2::ErrorCode::kInternalError);
+    session->schedule_flush();
+  }
+}
+
+void H2StreamChannel::on_forwarded(std::size_t bytes) {
+  if (closed_ || bytes == 0) return;
+  if (auto session = session_.lock()) {
+    session->h2().consume(stream_id_, bytes);  // reopens the stream window (WINDOW_UPDATE)
+    session->schedule_flush();
+  }
+}
+
+}  // namespace wsgate::gw

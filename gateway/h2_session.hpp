@@ -1,0 +1,128 @@
+// Downstream HTTP/2 session (RFC 9113 + RFC 8441): one client connection, many
+// WebSocket streams. Each extended CONNECT is checked and routed like an
+// HTTP/1.1 handshake; its backend is opened with an HTTP/1.1 Upgrade; the
+// stream then becomes a Channel joined to the backend by a Relay. Flow control
+// follows ARCHITECTURE.md: a stream's window reopens only after its bytes were
+// written to the backend, and the connection window is credited on receipt.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/listener.hpp"
+#include "gateway/proxy_handshake.hpp"
+#include "gateway/relay.hpp"
+#include "gateway/transport.hpp"
+#include "gateway/upstream.hpp"
+#include "gateway/worker.hpp"
+#include "h2/server_session.hpp"
+
+namespace wsgate::gw {
+
+class H2StreamChannel;
+
+class H2Session final : public Session, public std::enable_shared_from_this<H2Session> {
+ public:
+  // `initial` holds bytes already read from the client (the connection preface
+  // seen by the protocol sniffer on a cleartext listener).
+  H2Session(Worker& worker, ListenerRuntime& listener, std::shared_ptr<Transport> client,
+            std::vector<std::uint8_t> initial);
+  ~H2Session() override;
+
+  void start();
+  void go_away() override;
+  void abort() override;
+
+  // For stream channels (same worker thread).
+  h2::ServerSession& h2() { return *h2_; }
+  void schedule_flush();
+
+ private:
+  struct StreamState {
+    const RouteConfig* route = nullptr;
+    ClientRequest client_request;
+    std::shared_ptr<H2StreamChannel> channel;
+    std::shared_ptr<UpstreamHandshake> upstream;
+    std::shared_ptr<Relay> relay;
+    bool h2_closed = false;     // nghttp2 reported the stream closed
+    bool relay_done = false;
+  };
+
+  void read_more();
+  void on_request(std::int32_t stream_id, h2::RequestHeaders&& request);
+  void answer(std::int32_t stream_id, int status, std::string_view body, std::vector<h2::Header> headers = {});
+  void on_upstream(std::int32_t stream_id, UpstreamOutcome outcome);
+  void on_stream_close(std::int32_t stream_id, h2::ErrorCode code);
+  void maybe_erase(std::int32_t stream_id);
+  void flush();
+  void connection_lost();
+  void finish();
+
+  Worker& worker_;
+  ListenerRuntime& listener_;
+  std::shared_ptr<const Config> config_;
+  std::shared_ptr<Transport> client_;
+  std::unique_ptr<h2::ServerSession> h2_;
+  std::uint64_t session_id_ = 0;
+  std::vector<std::uint8_t> read_buffer_;
+  std::vector<std::uint8_t> initial_;
+  std::vector<std::uint8_t> out_;          // frames being written to the client
+  std::unordered_map<std::int32_t, StreamState> streams_;
+  std::unordered_map<std::int32_t, std::string> bodies_;  // error-answer bodies being sent
+  std::string client_ip_;
+  bool writing_ = false;
+  bool flush_posted_ = false;
+  bool read_ended_ = false;
+  bool client_closed_ = false;
+  bool going_away_ = false;
+  bool finished_ = false;
+};
+
+// One HTTP/2 stream as a relay Channel. Received DATA is queued here (bounded
+// by the stream's window, which reopens only through on_forwarded); writes go
+// into the session's bounded per-stream queue.
+class H2StreamChannel final : public Channel, public std::enable_shared_from_this<H2StreamChannel> {
+ public:
+  H2StreamChannel(std::weak_ptr<H2Session> session, std::int32_t stream_id, boost::asio::any_io_executor executor,
+                  std::string remote);
+
+  // From the session.
+  void on_data(std::span<const std::uint8_t> bytes);
+  void on_end();                          // END_STREAM from the client
+  void on_closed(h2::ErrorCode code);     // the stream is gone
+  void on_space();                        // outgoing queue drained some bytes
+
+  // Channel
+  void async_wait_readable(Handler handler) override;
+  std::size_t read_some(std::span<std::uint8_t> buffer, ErrorCode& ec) override;
+  void async_write(std::span<const std::uint8_t> data, Handler handler) override;
+  void shutdown_write() override;
+  void close() override;
+  void abort() override;
+  void on_forwarded(std::size_t bytes) override;
+  std::string remote_address() const override { return remote_; }
+
+ private:
+  void wake_reader();
+  void push_writes();
+
+  std::weak_ptr<H2Session> session_;
+  std::int32_t stream_id_;
+  boost::asio::any_io_executor executor_;
+  std::string remote_;
+  std::vector<std::uint8_t> rx_;           // received, not yet read
+  std::size_t rx_begin_ = 0;
+  bool rx_ended_ = false;
+  bool closed_ = false;                    // the h2 stream is gone
+  h2::ErrorCode close_code_ = h2::ErrorCode::kNoError;
+  Handler read_waiter_;
+  std::span<const std::uint8_t> write_data_;
+  std::size_t write_done_ = 0;
+  Handler write_handler_;
+  bool write_ended_ = false;
+};
+
+}  // namespace wsgate::gw
