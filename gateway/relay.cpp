@@ -428,7 +428,6 @@ void Relay::release(Side s, bool abort) {
 void Relay::finish() {
   if (finished_) return;
   finished_ = true;
-  ErrorCode ec;
   close_timer_.cancel();
   release(Side::kClient, false);
   release(Side::kBackend, false);
