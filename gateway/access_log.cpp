@@ -132,8 +132,8 @@ std::string format_rfc3339_ms(std::chrono::system_clock::time_point time) {
   std::tm utc{};
   ::gmtime_r(&seconds, &utc);
   char buffer[96];  // room for any int year, so the compiler sees no truncation
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", utc.tm_year + 1900, utc.tm_mon + 1,
-                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ms);
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ms);
   return buffer;
 }
 
@@ -154,7 +154,8 @@ std::string AccessLog::format(const AccessLogEntry& e) {
   out += std::to_string(e.status);
   append_key(out, "duration_ms");
   char duration[48];
-  std::snprintf(duration, sizeof duration, "%.3f", e.duration_ms >= 0 && e.duration_ms < 1e15 ? e.duration_ms : 0.0);
+  std::snprintf(duration, sizeof duration, "%.3f",
+                e.duration_ms >= 0 && e.duration_ms < 1e15 ? e.duration_ms : 0.0);
   out += duration;
   append_number(out, "client_to_backend_messages", e.client_to_backend.messages);
   append_number(out, "client_to_backend_bytes", e.client_to_backend.bytes);

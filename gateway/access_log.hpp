@@ -24,20 +24,20 @@ struct FlowCounts {
 };
 
 struct AccessLogEntry {
-  std::chrono::system_clock::time_point time;      // when the exchange ended (written as RFC 3339 UTC, ms)
-  std::string client_address;                      // "203.0.113.7:51234" or "[2001:db8::1]:51234"
-  std::string listener;                            // listener name
-  Protocol protocol = Protocol::kH1;               // "h1" / "h2"
-  std::uint32_t h2_stream_id = 0;                  // 0 for h1
-  std::string route;                               // empty: no route matched (written as null)
-  std::string backend_endpoint;                    // "10.0.0.5:9000"; empty when none was reached
-  int status = 0;                                  // handshake status answered to the client
-  double duration_ms = 0;                          // request head to the end of the WebSocket
-  FlowCounts client_to_backend;                    // messages and bytes client -> backend
-  FlowCounts backend_to_client;                    // messages and bytes backend -> client
-  std::optional<std::uint16_t> close_code;         // the first close code seen or sent
-  std::optional<CloseInitiator> close_initiator;   // who closed first; nullopt when never upgraded
-  std::string error;                               // short error text, empty = none (e.g. "backend refused")
+  std::chrono::system_clock::time_point time;     // when the exchange ended (written as RFC 3339 UTC, ms)
+  std::string client_address;                     // "203.0.113.7:51234" or "[2001:db8::1]:51234"
+  std::string listener;                           // listener name
+  Protocol protocol = Protocol::kH1;              // "h1" / "h2"
+  std::uint32_t h2_stream_id = 0;                 // 0 for h1
+  std::string route;                              // empty: no route matched (written as null)
+  std::string backend_endpoint;                   // "10.0.0.5:9000"; empty when none was reached
+  int status = 0;                                 // handshake status answered to the client
+  double duration_ms = 0;                         // request head to the end of the WebSocket
+  FlowCounts client_to_backend;                   // messages and bytes client -> backend
+  FlowCounts backend_to_client;                   // messages and bytes backend -> client
+  std::optional<std::uint16_t> close_code;        // the first close code seen or sent
+  std::optional<CloseInitiator> close_initiator;  // who closed first; nullopt when never upgraded
+  std::string error;                              // short error text, empty = none (e.g. "backend refused")
 };
 
 // Bounds of the queue between the workers and the writer thread.

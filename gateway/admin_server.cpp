@@ -109,17 +109,18 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   }
 
   void read() {
-    socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](const ErrorCode& ec, std::size_t n) {
-      if (ec || n == 0) {
-        self->close();
-        return;
-      }
-      if (!self->in_request_) {
-        self->in_request_ = true;
-        self->arm_timer(self->server_.limits.head_timeout);
-      }
-      self->on_bytes({self->buffer_.data(), n});
-    });
+    socket_.async_read_some(asio::buffer(buffer_),
+                            [self = shared_from_this()](const ErrorCode& ec, std::size_t n) {
+                              if (ec || n == 0) {
+                                self->close();
+                                return;
+                              }
+                              if (!self->in_request_) {
+                                self->in_request_ = true;
+                                self->arm_timer(self->server_.limits.head_timeout);
+                              }
+                              self->on_bytes({self->buffer_.data(), n});
+                            });
   }
 
   void on_bytes(std::string_view data) {
@@ -132,8 +133,8 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
         const bool too_large = result.error == h1::ParseError::kHeadTooLarge ||
                                result.error == h1::ParseError::kTooManyHeaders ||
                                result.error == h1::ParseError::kLineTooLong;
-        send(too_large ? text_answer(431, "request head too large\n") : text_answer(400, "bad request\n"), false,
-             false);
+        send(too_large ? text_answer(431, "request head too large\n") : text_answer(400, "bad request\n"),
+             false, false);
         return;
       }
       case h1::ParseStatus::kComplete:
@@ -143,8 +144,9 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
     h1::RequestHead head = parser_.take_head();
     const bool head_only = head.method == "HEAD";
     // A request body is not expected here: answer, then close rather than parse it.
-    const bool has_body = head.headers.contains("Transfer-Encoding") ||
-                          (head.headers.contains("Content-Length") && head.headers.get("Content-Length") != "0");
+    const bool has_body =
+        head.headers.contains("Transfer-Encoding") ||
+        (head.headers.contains("Content-Length") && head.headers.get("Content-Length") != "0");
     bool keep_alive = head.version_minor >= 1 ? !head.headers.has_token("Connection", "close")
                                               : head.headers.has_token("Connection", "keep-alive");
     if (has_body) keep_alive = false;
@@ -189,13 +191,14 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   }
 
   void drain() {
-    socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](const ErrorCode& ec, std::size_t) {
-      if (ec) {
-        self->close();
-        return;
-      }
-      self->drain();
-    });
+    socket_.async_read_some(asio::buffer(buffer_),
+                            [self = shared_from_this()](const ErrorCode& ec, std::size_t) {
+                              if (ec) {
+                                self->close();
+                                return;
+                              }
+                              self->drain();
+                            });
   }
 
   AdminServer::Impl& server_;
@@ -270,8 +273,8 @@ Answer AdminServer::Impl::route(const h1::RequestHead& head) {
   return a;
 }
 
-AdminServer::AdminServer(const HostPort& address, Metrics& metrics, std::function<std::string()> status_json_extra,
-                         AdminLimits limits)
+AdminServer::AdminServer(const HostPort& address, Metrics& metrics,
+                         std::function<std::string()> status_json_extra, AdminLimits limits)
     : impl_(std::make_unique<Impl>(address, metrics, std::move(status_json_extra), limits)) {}
 
 AdminServer::~AdminServer() { stop(); }

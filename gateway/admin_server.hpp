@@ -17,7 +17,7 @@ namespace wsgate::gw {
 
 struct AdminLimits {
   std::size_t max_connections = 64;
-  std::size_t max_head_bytes = 8 * 1024;        // larger heads are answered 431
+  std::size_t max_head_bytes = 8 * 1024;          // larger heads are answered 431
   std::chrono::milliseconds head_timeout{10000};  // first byte of a request to its last head byte
   std::chrono::milliseconds idle_timeout{75000};  // keep-alive wait for the next request (Prometheus reuses)
   std::chrono::milliseconds write_timeout{10000};

@@ -110,12 +110,17 @@ std::vector<std::size_t> EndpointPicker::order(const BackendRuntime& backend, st
 void EndpointPicker::report_failure(const BackendRuntime& backend, std::size_t endpoint) {
   auto& failed = failed_until_[backend.index];
   if (failed.size() != backend.endpoints.size()) failed.assign(backend.endpoints.size(), Clock::time_point{});
+  const bool was_healthy = failed[endpoint] <= Clock::now();
   failed[endpoint] = Clock::now() + kFailurePenalty;
+  if (was_healthy && health_listener_) health_listener_(backend.index, endpoint, false);
 }
 
 void EndpointPicker::report_success(const BackendRuntime& backend, std::size_t endpoint) {
   auto& failed = failed_until_[backend.index];
-  if (endpoint < failed.size()) failed[endpoint] = Clock::time_point{};
+  if (endpoint < failed.size() && failed[endpoint] != Clock::time_point{}) {
+    failed[endpoint] = Clock::time_point{};
+    if (health_listener_) health_listener_(backend.index, endpoint, true);
+  }
 }
 
 }  // namespace wsgate::gw

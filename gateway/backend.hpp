@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,11 +43,16 @@ class EndpointPicker {
   std::vector<std::size_t> order(const BackendRuntime& backend, std::size_t max_attempts);
   void report_failure(const BackendRuntime& backend, std::size_t endpoint);
   void report_success(const BackendRuntime& backend, std::size_t endpoint);
+  // Called when an endpoint turns healthy or unhealthy in this worker's view.
+  void set_health_listener(std::function<void(std::size_t backend, std::size_t endpoint, bool healthy)> listener) {
+    health_listener_ = std::move(listener);
+  }
 
  private:
   using Clock = std::chrono::steady_clock;
   std::vector<std::size_t> next_;
   std::vector<std::vector<Clock::time_point>> failed_until_;
+  std::function<void(std::size_t, std::size_t, bool)> health_listener_;
 };
 
 }  // namespace wsgate::gw

@@ -9,6 +9,7 @@
 #include "gateway/h2_session.hpp"
 #include "gateway/proxy_handshake.hpp"
 #include "gateway/router.hpp"
+#include "gateway/static_files.hpp"
 #include "h1/upgrade.hpp"
 #include "ws/close.hpp"
 #include "ws/handshake.hpp"
@@ -40,7 +41,8 @@ H1Session::H1Session(Worker& worker, ListenerRuntime& listener, std::shared_ptr<
       client_(std::move(client)),
       timer_(worker.io()),
       parser_(h1::HeadLimits{config_->limits.max_request_head, 256,
-                             std::min<std::size_t>(config_->limits.max_request_head, 16 * 1024)}) {
+                             std::min<std::size_t>(config_->limits.max_request_head, 16 * 1024)}),
+      observer_(worker, listener, Protocol::kH1, client_->remote_address()) {
   listener_.connections.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -57,6 +59,7 @@ void H1Session::start() {
   });
   read_buffer_.resize(kReadChunk);
   sniffing_h2c_ = listener_.h2c;
+  if (!listener_.h2 && !listener_.h2c) count_connection();
   if (client_->is_tls()) {
     client_->async_tls_handshake(boost::asio::ssl::stream_base::server, [self](const ErrorCode& ec) {
       if (self->finished_) return;
@@ -71,6 +74,7 @@ void H1Session::start() {
         self->hand_off_to_h2({});
         return;
       }
+      self->count_connection();
       self->read_head();
     });
     return;
@@ -102,6 +106,7 @@ void H1Session::read_head() {
       }
       // HTTP/1.1 after all: parse what was read so far.
       self->sniffing_h2c_ = false;
+      self->count_connection();
       if (self->sniffed_.size() > self->read_buffer_.size()) self->read_buffer_.resize(self->sniffed_.size());
       std::memcpy(self->read_buffer_.data(), self->sniffed_.data(), self->sniffed_.size());
       n = self->sniffed_.size();
@@ -153,11 +158,16 @@ void H1Session::on_head() {
   auto host = request_.headers.get("Host").value_or("");
   Router router(*config_);
   route_ = router.match(host, request_.target);
+  observer_.set_route(route_);
   if (route_ == nullptr) {
     answer(404, "no route\n");
     return;
   }
   auto upgrade = h1::classify_upgrade(request_);
+  if (upgrade.check == h1::UpgradeCheck::kNotUpgrade && route_->static_dir) {
+    answer_static();
+    return;
+  }
   if (upgrade.check == h1::UpgradeCheck::kNotUpgrade) {
     // As ASP.NET Core's middleware does: a WebSocket route answers plain requests with 400.
     answer(400, "this route accepts WebSocket requests only\n");
@@ -196,6 +206,7 @@ void H1Session::on_head() {
   upstream_ = std::make_shared<UpstreamHandshake>(
       worker_.io(), backend, worker_.picker(), std::move(up), config_->limits.max_request_head,
       [self](UpstreamOutcome outcome) { self->on_upstream(std::move(outcome)); });
+  upstream_->set_metrics(worker_.metrics());
   upstream_->start();
 }
 
@@ -205,6 +216,7 @@ void H1Session::on_upstream(UpstreamOutcome outcome) {
     if (outcome.transport) outcome.transport->close();
     return;
   }
+  observer_.set_backend_endpoint(outcome.endpoint);
   switch (outcome.kind) {
     case UpstreamOutcome::kUpgraded:
       start_relay(std::move(outcome));
@@ -247,10 +259,15 @@ void H1Session::start_relay(UpstreamOutcome outcome) {
   for (const auto& h : accepted.client_headers) response.headers.add(h.name, h.value);
   response_bytes_ = h1::serialize(response);
   RelayOptions options = relay_options(*config_, *route_, accepted);
+  options.metrics = worker_.metrics();
+  options.route = observer_.route_index().value_or(0);
 
   auto self = shared_from_this();
   relay_ = std::make_shared<Relay>(worker_.io().get_executor(), client_, outcome.transport, options,
-                                   [self](const RelayResult&) { self->finish(); });
+                                   [self](const RelayResult& result) {
+                                     self->observer_.ended(result);
+                                     self->finish();
+                                   });
   auto backend_pending = std::move(outcome.pending);
   client_->async_write({reinterpret_cast<const std::uint8_t*>(response_bytes_.data()), response_bytes_.size()},
                        [self, backend_pending = std::move(backend_pending)](const ErrorCode& ec) mutable {
@@ -261,6 +278,8 @@ void H1Session::start_relay(UpstreamOutcome outcome) {
                          }
                          self->response_bytes_.clear();
                          self->response_bytes_.shrink_to_fit();
+                         self->upgraded_ = true;
+                         self->observer_.upgraded(101);
                          self->relay_->start(std::move(self->client_pending_), std::move(backend_pending));
                          if (self->worker_.draining()) self->relay_->go_away();
                        });
@@ -270,15 +289,19 @@ void H1Session::answer(int status, std::string_view body, const h1::Headers& ext
   if (closing_ || finished_) return;
   closing_ = true;
   timer_.cancel();
+  observer_.rejected(status, body.size() < 120 ? body.substr(0, body.find('\n')) : std::string_view("rejected"));
   h1::ResponseHead response;
   response.status = status;
   bool has_type = false;
+  bool has_length = false;  // static answers bring their own (HEAD: the length GET would send)
   for (const auto& h : extra) {
     if (iequals(h.name, "Content-Type")) has_type = true;
+    if (iequals(h.name, "Content-Length")) has_length = true;
     response.headers.add(h.name, h.value);
   }
-  if (!has_type) response.headers.add("Content-Type", "text/plain; charset=utf-8");
-  response.headers.add("Content-Length", std::to_string(body.size()));
+  // RFC 9110 §15.4.5: a 304 has no content; it describes the cached representation.
+  if (!has_type && status != 304) response.headers.add("Content-Type", "text/plain; charset=utf-8");
+  if (!has_length && status != 304) response.headers.add("Content-Length", std::to_string(body.size()));
   response.headers.add("Connection", "close");
   response_bytes_ = h1::serialize(response);
   if (request_.method != "HEAD") response_bytes_.append(body);
@@ -292,6 +315,18 @@ void H1Session::answer(int status, std::string_view body, const h1::Headers& ext
                          }
                          self->linger_then_close();
                        });
+}
+
+// A plain GET/HEAD on a route with `static`: the file (or 301/304/400/404/405) from static_files.
+void H1Session::answer_static() {
+  const std::string& prefix = route_->path_prefix ? *route_->path_prefix : route_->path.value_or("/");
+  StaticResponse file = serve_static(*route_->static_dir, prefix, request_.method, request_.target,
+                                     request_.headers.get("If-None-Match").value_or(""));
+  h1::Headers extra;
+  // A 304 carries no Content-Type: a browser merges its headers into the cached response.
+  if (!file.content_type.empty()) extra.add("Content-Type", file.content_type);
+  for (const auto& [name, value] : file.headers) extra.add(name, value);
+  answer(file.status, file.body, extra);
 }
 
 void H1Session::linger_then_close() {
@@ -345,9 +380,18 @@ void H1Session::abort() {
   finish();
 }
 
+void H1Session::count_connection() {
+  if (counted_) return;
+  counted_ = true;
+  if (auto* m = worker_.metrics()) m->connection_opened(listener_.index, Protocol::kH1);
+}
+
 void H1Session::finish() {
   if (finished_) return;
   finished_ = true;
+  if (counted_) {
+    if (auto* m = worker_.metrics()) m->connection_closed(listener_.index, Protocol::kH1);
+  }
   timer_.cancel();
   if (upstream_) {
     upstream_->cancel();

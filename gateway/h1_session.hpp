@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gateway/listener.hpp"
+#include "gateway/observer.hpp"
 #include "gateway/proxy_handshake.hpp"
 #include "gateway/relay.hpp"
 #include "gateway/transport.hpp"
@@ -33,11 +34,13 @@ class H1Session final : public Session, public std::enable_shared_from_this<H1Se
   void hand_off_to_h2(std::vector<std::uint8_t> initial);
   void on_head();
   void answer(int status, std::string_view body, const h1::Headers& extra = {});
+  void answer_static();
   void linger_then_close();
   void drain_input();
   void on_upstream(UpstreamOutcome outcome);
   void start_relay(UpstreamOutcome outcome);
   void finish();
+  void count_connection();
 
   Worker& worker_;
   ListenerRuntime& listener_;
@@ -55,6 +58,9 @@ class H1Session final : public Session, public std::enable_shared_from_this<H1Se
   std::shared_ptr<Relay> relay_;
   std::string response_bytes_;
   bool finished_ = false;
+  StreamObserver observer_;                // metrics and access log of this WebSocket attempt
+  bool counted_ = false;                   // counted as an open h1 connection
+  bool upgraded_ = false;
   bool handed_off_ = false;                // the connection went to an H2Session
   bool sniffing_h2c_ = false;              // cleartext h2c listener: looking for the HTTP/2 preface
   std::vector<std::uint8_t> sniffed_;      // bytes read while sniffing

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "gateway/router.hpp"
+#include "gateway/static_files.hpp"
 
 namespace wsgate::gw {
 
@@ -65,6 +66,7 @@ H2Session::~H2Session() { listener_.connections.fetch_sub(1, std::memory_order_r
 
 void H2Session::start() {
   session_id_ = worker_.add_session(weak_from_this());
+  if (auto* m = worker_.metrics()) m->connection_opened(listener_.index, Protocol::kH2);
   std::weak_ptr<H2Session> weak = weak_from_this();
   h2::ServerEvents events;
   events.on_request = [this](std::int32_t id, h2::RequestHeaders&& request) { on_request(id, std::move(request)); };
@@ -81,11 +83,13 @@ void H2Session::start() {
     if (it != streams_.end() && it->second.channel) it->second.channel->on_end();
   };
   events.on_stream_close = [this](std::int32_t id, h2::ErrorCode code) { on_stream_close(id, code); };
-  events.on_goaway = [this](std::int32_t, h2::ErrorCode) {
+  events.on_goaway = [this](std::int32_t, h2::ErrorCode code) {
+    if (auto* m = worker_.metrics()) m->h2_goaway(false, static_cast<std::uint32_t>(code));
     // The client is leaving: its open streams go on until they end (RFC 9113 §6.8).
     going_away_ = true;
   };
   events.on_data_sent = [this](std::int32_t id, std::size_t) {
+    if (static_bodies_.count(id) != 0) pump_static(id);
     auto it = streams_.find(id);
     if (it != streams_.end() && it->second.channel) it->second.channel->on_space();
   };
@@ -121,6 +125,7 @@ void H2Session::read_more() {
 }
 
 void H2Session::on_request(std::int32_t stream_id, h2::RequestHeaders&& request) {
+  ++streams_seen_;
   if (request.issue == h2::HeaderIssue::kHeaderListTooLarge) {
     answer(stream_id, 431, "request headers too large\n");
     return;
@@ -132,7 +137,9 @@ void H2Session::on_request(std::int32_t stream_id, h2::RequestHeaders&& request)
   }
   const RouteConfig* route = router.match(request.authority, request.path);
   if (request.kind() == h2::RequestKind::kOther) {
-    if (route == nullptr) {
+    if (route != nullptr && route->static_dir) {
+      answer_static(stream_id, *route, request);
+    } else if (route == nullptr) {
       answer(stream_id, 404, "no route\n");
     } else {
       answer(stream_id, 400, "this route accepts WebSocket requests only\n");
@@ -164,6 +171,9 @@ void H2Session::on_request(std::int32_t stream_id, h2::RequestHeaders&& request)
   }
   StreamState st;
   st.route = route;
+  st.observer = std::make_unique<StreamObserver>(worker_, listener_, Protocol::kH2, client_->remote_address(),
+                                                 static_cast<std::uint32_t>(stream_id));
+  st.observer->set_route(route);
   st.client_request.host = request.authority;
   st.client_request.target = request.path;
   for (auto& h : request.headers) st.client_request.headers.add(std::move(h.name), std::move(h.value));
@@ -191,6 +201,7 @@ void H2Session::on_request(std::int32_t stream_id, h2::RequestHeaders&& request)
       [weak, stream_id](UpstreamOutcome outcome) {
         if (auto self = weak.lock()) self->on_upstream(stream_id, std::move(outcome));
       });
+  st.upstream->set_metrics(worker_.metrics());
   auto upstream = st.upstream;
   streams_[stream_id] = std::move(st);
   upstream->start();
@@ -208,6 +219,7 @@ void H2Session::on_upstream(std::int32_t stream_id, UpstreamOutcome outcome) {
   }
   StreamState& st = it->second;
   st.upstream.reset();
+  st.observer->set_backend_endpoint(outcome.endpoint);
   switch (outcome.kind) {
     case UpstreamOutcome::kUpgraded:
       break;
@@ -241,19 +253,23 @@ void H2Session::on_upstream(std::int32_t stream_id, UpstreamOutcome outcome) {
   for (const auto& h : accepted.client_headers) headers.push_back({lower(h.name), h.value});
   if (h2_->submit_response(stream_id, 200, headers, false) != h2::Error::kNone) {
     outcome.transport->abort();
-    h2_->reset_stream(stream_id, h2::ErrorCode::kInternalError);
+    reset_stream(stream_id, h2::ErrorCode::kInternalError);
     schedule_flush();
     return;
   }
+  st.observer->upgraded(200);
   RelayOptions options = relay_options(*config_, *st.route, accepted);
+  options.metrics = worker_.metrics();
+  options.route = st.observer->route_index().value_or(0);
   std::weak_ptr<H2Session> weak = weak_from_this();
   st.relay = std::make_shared<Relay>(worker_.io().get_executor(), st.channel, outcome.transport, options,
-                                     [weak, stream_id](const RelayResult&) {
+                                     [weak, stream_id](const RelayResult& result) {
                                        auto self = weak.lock();
                                        if (!self) return;
                                        auto found = self->streams_.find(stream_id);
                                        if (found == self->streams_.end()) return;
                                        found->second.relay_done = true;
+                                       found->second.observer->ended(result);
                                        // Release the relay from its own completion safely.
                                        boost::asio::post(self->worker_.io(), [self, stream_id] {
                                          self->maybe_erase(stream_id);
@@ -269,13 +285,21 @@ void H2Session::answer(std::int32_t stream_id, int status, std::string_view body
   headers.push_back({"content-type", "text/plain; charset=utf-8"});
   headers.push_back({"content-length", std::to_string(body.size())});
   auto it = streams_.find(stream_id);
+  std::string_view error = body.substr(0, std::min<std::size_t>(body.find('\n'), 120));
+  if (it != streams_.end() && it->second.observer) {
+    it->second.observer->rejected(status, error);
+  } else {
+    StreamObserver observer(worker_, listener_, Protocol::kH2, client_->remote_address(),
+                            static_cast<std::uint32_t>(stream_id));
+    observer.rejected(status, error);
+  }
   if (it != streams_.end()) {
     it->second.relay_done = true;  // no relay will run on this stream
     if (it->second.channel) it->second.channel->on_closed(h2::ErrorCode::kNoError);
     it->second.channel.reset();
   }
   if (h2_->submit_response(stream_id, status, headers, body.empty()) != h2::Error::kNone) {
-    h2_->reset_stream(stream_id, h2::ErrorCode::kInternalError);
+    reset_stream(stream_id, h2::ErrorCode::kInternalError);
   } else if (!body.empty()) {
     h2_->send_data(stream_id, {reinterpret_cast<const std::uint8_t*>(body.data()), body.size()});
     h2_->end_data(stream_id);
@@ -283,7 +307,60 @@ void H2Session::answer(std::int32_t stream_id, int status, std::string_view body
   schedule_flush();
 }
 
+// A plain GET/HEAD on a route with `static`: the file (or 301/304/400/404/405) from static_files.
+void H2Session::answer_static(std::int32_t stream_id, const RouteConfig& route,
+                              const h2::RequestHeaders& request) {
+  const std::string& prefix = route.path_prefix ? *route.path_prefix : route.path.value_or("/");
+  StaticResponse file =
+      serve_static(*route.static_dir, prefix, request.method, request.path, request.header("if-none-match"));
+  std::vector<h2::Header> headers;
+  if (!file.content_type.empty()) headers.push_back({"content-type", file.content_type});
+  for (const auto& [name, value] : file.headers) headers.push_back({lower(name), value});
+  if (h2_->submit_response(stream_id, file.status, headers, file.body.empty()) != h2::Error::kNone) {
+    reset_stream(stream_id, h2::ErrorCode::kInternalError);
+  } else if (!file.body.empty()) {
+    static_bodies_[stream_id] = StaticBody{std::move(file.body), 0};
+    pump_static(stream_id);
+  }
+  schedule_flush();
+}
+
+void H2Session::pump_static(std::int32_t stream_id) {
+  auto it = static_bodies_.find(stream_id);
+  if (it == static_bodies_.end()) return;
+  StaticBody& body = it->second;
+  std::size_t n = std::min(h2_->outgoing_space(stream_id), body.bytes.size() - body.queued);
+  if (n > 0) {
+    std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(body.bytes.data()),
+                                        body.bytes.size());
+    if (h2_->send_data(stream_id, bytes.subspan(body.queued, n)) != h2::Error::kNone) {
+      static_bodies_.erase(it);
+      reset_stream(stream_id, h2::ErrorCode::kInternalError);
+      schedule_flush();
+      return;
+    }
+    body.queued += n;
+  }
+  if (body.queued == body.bytes.size()) {
+    h2_->end_data(stream_id);
+    static_bodies_.erase(it);
+  }
+  schedule_flush();
+}
+
+void H2Session::reset_stream(std::int32_t stream_id, h2::ErrorCode code) {
+  if (h2_->reset_stream(stream_id, code) != h2::Error::kNone) return;
+  reset_by_us_[stream_id] = true;
+  if (auto* m = worker_.metrics()) m->h2_rst_stream(true, static_cast<std::uint32_t>(code));
+}
+
 void H2Session::on_stream_close(std::int32_t stream_id, h2::ErrorCode code) {
+  static_bodies_.erase(stream_id);
+  if (auto mine = reset_by_us_.find(stream_id); mine != reset_by_us_.end()) {
+    reset_by_us_.erase(mine);
+  } else if (code != h2::ErrorCode::kNoError && !client_closed_) {
+    if (auto* m = worker_.metrics()) m->h2_rst_stream(false, static_cast<std::uint32_t>(code));
+  }
   auto it = streams_.find(stream_id);
   if (it == streams_.end()) return;
   StreamState& st = it->second;
@@ -355,6 +432,7 @@ void H2Session::connection_lost() {
 void H2Session::go_away() {
   if (finished_) return;
   going_away_ = true;
+  if (auto* m = worker_.metrics()) m->h2_goaway(true, 0);
   // RFC 9113 §6.8: GOAWAY with the last stream we process; then close 1001 on
   // every WebSocket (the relays end their streams after the close handshake).
   h2_->goaway(h2::ErrorCode::kNoError);
@@ -381,6 +459,10 @@ void H2Session::abort() {
 void H2Session::finish() {
   if (finished_) return;
   finished_ = true;
+  if (auto* m = worker_.metrics()) {
+    m->connection_closed(listener_.index, Protocol::kH2);
+    m->h2_connection_streams(streams_seen_);
+  }
   std::vector<std::shared_ptr<Relay>> relays;
   for (auto& [id, st] : streams_) {
     if (st.relay && !st.relay_done) relays.push_back(st.relay);
@@ -522,7 +604,7 @@ void H2StreamChannel::close() {
       write_ended_ = true;
       session->h2().end_data(stream_id_);
     }
-    if (!rx_ended_) session->h2().reset_stream(stream_id_, h2::ErrorCode::kCancel);
+    if (!rx_ended_) session->reset_stream(stream_id_, h2::ErrorCode::kCancel);
     session->schedule_flush();
   }
   closed_ = true;
@@ -532,7 +614,7 @@ void H2StreamChannel::abort() {
   if (closed_) return;
   closed_ = true;
   if (auto session = session_.lock()) {
-    session->h2().reset_stream(stream_id_, h2::ErrorCode::kInternalError);
+    session->reset_stream(stream_id_, h2::ErrorCode::kInternalError);
     session->schedule_flush();
   }
 }

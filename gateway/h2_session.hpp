@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gateway/listener.hpp"
+#include "gateway/observer.hpp"
 #include "gateway/proxy_handshake.hpp"
 #include "gateway/relay.hpp"
 #include "gateway/transport.hpp"
@@ -38,6 +39,8 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
 
   // For stream channels (same worker thread).
   h2::ServerSession& h2() { return *h2_; }
+  // RST_STREAM sent by the gateway (counted; the close event will not count it again).
+  void reset_stream(std::int32_t stream_id, h2::ErrorCode code);
   void schedule_flush();
 
  private:
@@ -49,11 +52,14 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
     std::shared_ptr<Relay> relay;
     bool h2_closed = false;     // nghttp2 reported the stream closed
     bool relay_done = false;
+    std::unique_ptr<StreamObserver> observer;  // metrics and access log of this WebSocket
   };
 
   void read_more();
   void on_request(std::int32_t stream_id, h2::RequestHeaders&& request);
   void answer(std::int32_t stream_id, int status, std::string_view body, std::vector<h2::Header> headers = {});
+  void answer_static(std::int32_t stream_id, const RouteConfig& route, const h2::RequestHeaders& request);
+  void pump_static(std::int32_t stream_id);
   void on_upstream(std::int32_t stream_id, UpstreamOutcome outcome);
   void on_stream_close(std::int32_t stream_id, h2::ErrorCode code);
   void maybe_erase(std::int32_t stream_id);
@@ -72,7 +78,16 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   std::vector<std::uint8_t> out_;          // frames being written to the client
   std::unordered_map<std::int32_t, StreamState> streams_;
   std::unordered_map<std::int32_t, std::string> bodies_;  // error-answer bodies being sent
+  // Static-file bodies not yet queued: send_data() takes at most max_outgoing_bytes_per_stream at a
+  // time, the rest follows from on_data_sent.
+  struct StaticBody {
+    std::string bytes;
+    std::size_t queued = 0;  // bytes handed to send_data() so far
+  };
+  std::unordered_map<std::int32_t, StaticBody> static_bodies_;
   std::string client_ip_;
+  std::uint64_t streams_seen_ = 0;          // requests on this connection (metrics)
+  std::unordered_map<std::int32_t, bool> reset_by_us_;
   bool writing_ = false;
   bool flush_posted_ = false;
   bool read_ended_ = false;

@@ -17,6 +17,7 @@ namespace wsgate::gw {
 // but for the connection count).
 struct ListenerRuntime {
   const ListenerConfig* config = nullptr;
+  std::size_t index = 0;                           // position in Config::listeners (metrics label)
   std::shared_ptr<boost::asio::ssl::context> tls;  // null for cleartext
   boost::asio::ip::tcp::endpoint bound;            // the actual address (port 0 resolved)
   std::atomic<std::uint64_t> connections{0};       // open client connections, all workers

@@ -28,8 +28,9 @@ constexpr std::size_t kTrafficKinds = 3;  // frames, messages, bytes
 // the usual backend ones); anything else folds to its class.
 constexpr std::array<int, 16> kHandshakeCodes = {101, 200, 400, 401, 403, 404, 405, 408,
                                                  426, 429, 431, 500, 502, 503, 504, 505};
-constexpr std::array<std::string_view, 16> kHandshakeCodeNames = {
-    "101", "200", "400", "401", "403", "404", "405", "408", "426", "429", "431", "500", "502", "503", "504", "505"};
+constexpr std::array<std::string_view, 16> kHandshakeCodeNames = {"101", "200", "400", "401", "403", "404",
+                                                                  "405", "408", "426", "429", "431", "500",
+                                                                  "502", "503", "504", "505"};
 constexpr std::array<std::string_view, 6> kStatusClassNames = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
 constexpr std::size_t kHandshakeSlots = kHandshakeCodes.size() + kStatusClassNames.size();
 
@@ -40,18 +41,29 @@ constexpr std::array<std::string_view, 19> kCloseCodeNames = {
 constexpr std::size_t kCloseSlots = kCloseCodeNames.size();
 
 // RFC 9113 §7 error codes 0x0..0xd.
-constexpr std::array<std::string_view, 15> kH2ErrorNames = {
-    "NO_ERROR",       "PROTOCOL_ERROR", "INTERNAL_ERROR",     "FLOW_CONTROL_ERROR", "SETTINGS_TIMEOUT",
-    "STREAM_CLOSED",  "FRAME_SIZE_ERROR", "REFUSED_STREAM",   "CANCEL",             "COMPRESSION_ERROR",
-    "CONNECT_ERROR",  "ENHANCE_YOUR_CALM", "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED", "other"};
+constexpr std::array<std::string_view, 15> kH2ErrorNames = {"NO_ERROR",
+                                                            "PROTOCOL_ERROR",
+                                                            "INTERNAL_ERROR",
+                                                            "FLOW_CONTROL_ERROR",
+                                                            "SETTINGS_TIMEOUT",
+                                                            "STREAM_CLOSED",
+                                                            "FRAME_SIZE_ERROR",
+                                                            "REFUSED_STREAM",
+                                                            "CANCEL",
+                                                            "COMPRESSION_ERROR",
+                                                            "CONNECT_ERROR",
+                                                            "ENHANCE_YOUR_CALM",
+                                                            "INADEQUATE_SECURITY",
+                                                            "HTTP_1_1_REQUIRED",
+                                                            "other"};
 constexpr std::size_t kH2ErrorSlots = kH2ErrorNames.size();
 
-constexpr std::array<std::string_view, 6> kUpstreamReasons = {"refused",     "timeout", "tls", "bad_answer",
-                                                              "no_endpoint", "other"};
+constexpr std::array<std::string_view, 6> kUpstreamReasons = {"refused",    "timeout",     "tls",
+                                                              "bad_answer", "no_endpoint", "other"};
 constexpr std::size_t kReasonSlots = kUpstreamReasons.size();
 
-constexpr std::array<double, 15> kWebSocketDurationBuckets = {0.001, 0.01, 0.1,  0.5,  1,    5,     10,   30,
-                                                              60,    300,  600,  1800, 3600, 14400, 86400};
+constexpr std::array<double, 15> kWebSocketDurationBuckets = {0.001, 0.01, 0.1, 0.5,  1,    5,     10,   30,
+                                                              60,    300,  600, 1800, 3600, 14400, 86400};
 constexpr std::array<double, 15> kHandshakeBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                                       0.25,   0.5,   1,      2.5,   5,    10,    30};
 constexpr std::array<double, 12> kH2StreamsBuckets = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000};
@@ -60,7 +72,8 @@ std::size_t handshake_slot(int status) {
   for (std::size_t i = 0; i < kHandshakeCodes.size(); ++i) {
     if (kHandshakeCodes[i] == status) return i;
   }
-  if (status >= 100 && status <= 599) return kHandshakeCodes.size() + static_cast<std::size_t>(status / 100 - 1);
+  if (status >= 100 && status <= 599)
+    return kHandshakeCodes.size() + static_cast<std::size_t>(status / 100 - 1);
   return kHandshakeSlots - 1;
 }
 
@@ -263,7 +276,8 @@ void WorkerMetrics::stream_closed(std::size_t route, Protocol p, double duration
 
 void WorkerMetrics::handshake(std::optional<std::size_t> route, Protocol p, int status, double seconds) {
   std::size_t r = route && *route < shape_.routes ? *route : shape_.routes;  // the last row is "none"
-  handshakes_[(r * kProtocols + static_cast<std::size_t>(p)) * kHandshakeSlots + handshake_slot(status)].add(1);
+  handshakes_[(r * kProtocols + static_cast<std::size_t>(p)) * kHandshakeSlots + handshake_slot(status)].add(
+      1);
   handshake_duration_[r].observe(seconds);
 }
 
@@ -286,7 +300,8 @@ void WorkerMetrics::upstream_connect(std::size_t backend, double seconds) {
 }
 
 void WorkerMetrics::upstream_connect_error(std::size_t backend, std::string_view reason) {
-  if (backend < shape_.backends) upstream_errors_[backend * kReasonSlots + upstream_reason_slot(reason)].add(1);
+  if (backend < shape_.backends)
+    upstream_errors_[backend * kReasonSlots + upstream_reason_slot(reason)].add(1);
 }
 
 void WorkerMetrics::h2_connection_streams(std::uint64_t streams_in_connection) {
@@ -341,7 +356,8 @@ Metrics::Metrics(const Config& config, std::size_t workers)
   if (process && process->start_time_seconds > 0) {
     start_time_seconds_ = process->start_time_seconds;
   } else {
-    start_time_seconds_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    start_time_seconds_ =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   }
 }
 
@@ -395,15 +411,19 @@ std::string Metrics::render_prometheus() const {
   std::vector<prometheus::MetricFamily> out;
 
   // Downstream connections.
-  auto conn_active = family("wsgate_downstream_connections_active", "Open client connections.", MetricType::Gauge);
+  auto conn_active =
+      family("wsgate_downstream_connections_active", "Open client connections.", MetricType::Gauge);
   auto conn_total =
       family("wsgate_downstream_connections_total", "Client connections accepted.", MetricType::Counter);
   for (std::size_t l = 0; l < shape_.listeners; ++l) {
     for (std::size_t p = 0; p < kProtocols; ++p) {
       const std::size_t i = l * kProtocols + p;
-      std::uint64_t closed = sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.conn_closed_[i]; });
-      std::uint64_t opened = sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.conn_opened_[i]; });
-      Labels labels{{"listener", listener_names_[l]}, {"protocol", label_text(to_string(static_cast<Protocol>(p)))}};
+      std::uint64_t closed =
+          sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.conn_closed_[i]; });
+      std::uint64_t opened =
+          sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.conn_opened_[i]; });
+      Labels labels{{"listener", listener_names_[l]},
+                    {"protocol", label_text(to_string(static_cast<Protocol>(p)))}};
       add_gauge(conn_active, labels, active(closed, opened));
       add_counter(conn_total, labels, static_cast<double>(opened));
     }
@@ -417,9 +437,12 @@ std::string Metrics::render_prometheus() const {
   for (std::size_t r = 0; r < routes; ++r) {
     for (std::size_t p = 0; p < kProtocols; ++p) {
       const std::size_t i = r * kProtocols + p;
-      std::uint64_t closed = sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.stream_closed_[i]; });
-      std::uint64_t opened = sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.stream_opened_[i]; });
-      Labels labels{{"route", route_names_[r]}, {"protocol", label_text(to_string(static_cast<Protocol>(p)))}};
+      std::uint64_t closed =
+          sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.stream_closed_[i]; });
+      std::uint64_t opened =
+          sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.stream_opened_[i]; });
+      Labels labels{{"route", route_names_[r]},
+                    {"protocol", label_text(to_string(static_cast<Protocol>(p)))}};
       add_gauge(streams_active, labels, active(closed, opened));
       add_counter(streams_total, labels, static_cast<double>(opened));
     }
@@ -428,17 +451,19 @@ std::string Metrics::render_prometheus() const {
   out.push_back(std::move(streams_total));
 
   // Handshakes: only codes seen so far (the code set is bounded but mostly empty).
-  auto handshakes = family("wsgate_websocket_handshakes_total",
-                           "WebSocket handshakes answered, by HTTP status (route=\"none\": no route matched).",
-                           MetricType::Counter);
+  auto handshakes =
+      family("wsgate_websocket_handshakes_total",
+             "WebSocket handshakes answered, by HTTP status (route=\"none\": no route matched).",
+             MetricType::Counter);
   for (std::size_t r = 0; r <= routes; ++r) {
     for (std::size_t p = 0; p < kProtocols; ++p) {
       for (std::size_t c = 0; c < kHandshakeSlots; ++c) {
         const std::size_t i = (r * kProtocols + p) * kHandshakeSlots + c;
-        std::uint64_t n = sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.handshakes_[i]; });
+        std::uint64_t n =
+            sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.handshakes_[i]; });
         if (n == 0) continue;
-        std::string_view code =
-            c < kHandshakeCodes.size() ? kHandshakeCodeNames[c] : kStatusClassNames[c - kHandshakeCodes.size()];
+        std::string_view code = c < kHandshakeCodes.size() ? kHandshakeCodeNames[c]
+                                                           : kStatusClassNames[c - kHandshakeCodes.size()];
         add_counter(handshakes,
                     {{"route", route_label(r)},
                      {"protocol", label_text(to_string(static_cast<Protocol>(p)))},
@@ -461,9 +486,10 @@ std::string Metrics::render_prometheus() const {
       for (std::size_t k = 0; k < kTrafficKinds; ++k) {
         const std::size_t i = (r * kDirections + d) * kTrafficKinds + k;
         std::uint64_t n = sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.traffic_[i]; });
-        add_counter(traffic[k],
-                    {{"route", route_names_[r]}, {"direction", label_text(to_string(static_cast<FlowDirection>(d)))}},
-                    static_cast<double>(n));
+        add_counter(
+            traffic[k],
+            {{"route", route_names_[r]}, {"direction", label_text(to_string(static_cast<FlowDirection>(d)))}},
+            static_cast<double>(n));
       }
     }
   }
@@ -472,8 +498,8 @@ std::string Metrics::render_prometheus() const {
   out.push_back(std::move(traffic[2]));
 
   // Closes.
-  auto closes = family("wsgate_websocket_closes_total", "WebSocket closes, by who closed first and close code.",
-                       MetricType::Counter);
+  auto closes = family("wsgate_websocket_closes_total",
+                       "WebSocket closes, by who closed first and close code.", MetricType::Counter);
   for (std::size_t r = 0; r < routes; ++r) {
     for (std::size_t who = 0; who < kInitiators; ++who) {
       for (std::size_t c = 0; c < kCloseSlots; ++c) {
@@ -491,16 +517,16 @@ std::string Metrics::render_prometheus() const {
   out.push_back(std::move(closes));
 
   // Histograms by route.
-  auto ws_duration =
-      family("wsgate_websocket_duration_seconds", "Lifetime of WebSockets from upgrade to close.", MetricType::Histogram);
+  auto ws_duration = family("wsgate_websocket_duration_seconds",
+                            "Lifetime of WebSockets from upgrade to close.", MetricType::Histogram);
   for (std::size_t r = 0; r < routes; ++r) {
     add_histogram(ws_duration, {{"route", route_names_[r]}}, kWebSocketDurationBuckets, workers_,
                   [&](const WorkerMetrics& w) -> const LocalHistogram& { return w.stream_duration_[r]; });
   }
   out.push_back(std::move(ws_duration));
-  auto hs_duration = family("wsgate_handshake_duration_seconds",
-                            "Time from the request head to the handshake answer (backend included).",
-                            MetricType::Histogram);
+  auto hs_duration =
+      family("wsgate_handshake_duration_seconds",
+             "Time from the request head to the handshake answer (backend included).", MetricType::Histogram);
   for (std::size_t r = 0; r <= routes; ++r) {
     add_histogram(hs_duration, {{"route", route_label(r)}}, kHandshakeBuckets, workers_,
                   [&](const WorkerMetrics& w) -> const LocalHistogram& { return w.handshake_duration_[r]; });
@@ -508,31 +534,36 @@ std::string Metrics::render_prometheus() const {
   out.push_back(std::move(hs_duration));
 
   // Upstream.
-  auto connect = family("wsgate_upstream_connect_duration_seconds",
-                        "Time to open a backend connection (TCP, TLS and the upgrade answer).", MetricType::Histogram);
-  auto connect_errors =
-      family("wsgate_upstream_connect_errors_total", "Failed backend connection attempts.", MetricType::Counter);
+  auto connect =
+      family("wsgate_upstream_connect_duration_seconds",
+             "Time to open a backend connection (TCP, TLS and the upgrade answer).", MetricType::Histogram);
+  auto connect_errors = family("wsgate_upstream_connect_errors_total", "Failed backend connection attempts.",
+                               MetricType::Counter);
   for (std::size_t b = 0; b < shape_.backends; ++b) {
     add_histogram(connect, {{"backend", backend_names_[b]}}, kHandshakeBuckets, workers_,
                   [&](const WorkerMetrics& w) -> const LocalHistogram& { return w.upstream_connect_[b]; });
     for (std::size_t reason = 0; reason < kReasonSlots; ++reason) {
       const std::size_t i = b * kReasonSlots + reason;
-      std::uint64_t n = sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.upstream_errors_[i]; });
+      std::uint64_t n =
+          sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.upstream_errors_[i]; });
       if (n == 0) continue;
-      add_counter(connect_errors, {{"backend", backend_names_[b]}, {"reason", label_text(kUpstreamReasons[reason])}},
+      add_counter(connect_errors,
+                  {{"backend", backend_names_[b]}, {"reason", label_text(kUpstreamReasons[reason])}},
                   static_cast<double>(n));
     }
   }
   out.push_back(std::move(connect));
   out.push_back(std::move(connect_errors));
 
-  auto endpoints = family("wsgate_backend_endpoints", "Backend endpoints by health state.", MetricType::Gauge);
+  auto endpoints =
+      family("wsgate_backend_endpoints", "Backend endpoints by health state.", MetricType::Gauge);
   std::function<std::uint64_t()> read_dropped;
   {
     std::lock_guard lock(mutex_);
     for (std::size_t b = 0; b < shape_.backends; ++b) {
       const auto& list = endpoints_[b];
-      auto healthy = static_cast<double>(std::count_if(list.begin(), list.end(), [](const auto& e) { return e.healthy; }));
+      auto healthy = static_cast<double>(
+          std::count_if(list.begin(), list.end(), [](const auto& e) { return e.healthy; }));
       add_gauge(endpoints, {{"backend", backend_names_[b]}, {"state", "healthy"}}, healthy);
       add_gauge(endpoints, {{"backend", backend_names_[b]}, {"state", "unhealthy"}},
                 static_cast<double>(list.size()) - healthy);
@@ -542,8 +573,9 @@ std::string Metrics::render_prometheus() const {
   out.push_back(std::move(endpoints));
 
   // HTTP/2.
-  auto h2_streams = family("wsgate_h2_streams_per_connection", "WebSocket streams carried by each ended HTTP/2 connection.",
-                           MetricType::Histogram);
+  auto h2_streams =
+      family("wsgate_h2_streams_per_connection", "WebSocket streams carried by each ended HTTP/2 connection.",
+             MetricType::Histogram);
   add_histogram(h2_streams, {}, kH2StreamsBuckets, workers_,
                 [](const WorkerMetrics& w) -> const LocalHistogram& { return w.h2_streams_; });
   out.push_back(std::move(h2_streams));
@@ -554,7 +586,8 @@ std::string Metrics::render_prometheus() const {
         const std::size_t i = dir * kH2ErrorSlots + c;
         std::uint64_t n = sum([&](const WorkerMetrics& w) -> const LocalCounter& { return (w.*member)[i]; });
         if (n == 0) continue;
-        add_counter(f, {{"direction", dir == 0 ? "sent" : "received"}, {"code", label_text(kH2ErrorNames[c])}},
+        add_counter(f,
+                    {{"direction", dir == 0 ? "sent" : "received"}, {"code", label_text(kH2ErrorNames[c])}},
                     static_cast<double>(n));
       }
     }
@@ -566,8 +599,8 @@ std::string Metrics::render_prometheus() const {
            &WorkerMetrics::h2_rst_streams_);
 
   // Process state.
-  auto dropped = family("wsgate_access_log_dropped_total", "Access log lines dropped because the queue was full.",
-                        MetricType::Counter);
+  auto dropped = family("wsgate_access_log_dropped_total",
+                        "Access log lines dropped because the queue was full.", MetricType::Counter);
   add_counter(dropped, {}, read_dropped ? static_cast<double>(read_dropped()) : 0.0);
   out.push_back(std::move(dropped));
   auto draining = family("wsgate_draining", "1 while the gateway drains before exit.", MetricType::Gauge);
@@ -583,8 +616,8 @@ std::string Metrics::render_prometheus() const {
   add_gauge(build, {{"version", std::string(version())}}, 1);
   out.push_back(std::move(build));
 
-  auto start_time =
-      family("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", MetricType::Gauge);
+  auto start_time = family("process_start_time_seconds",
+                           "Start time of the process since unix epoch in seconds.", MetricType::Gauge);
   add_gauge(start_time, {}, start_time_seconds_);
   out.push_back(std::move(start_time));
   if (auto process = read_process_stats()) {
@@ -652,7 +685,8 @@ StatusSnapshot Metrics::snapshot() const {
       }
     }
     auto traffic = [&](FlowDirection d, std::size_t kind) {
-      return total(&WorkerMetrics::traffic_, (r * kDirections + static_cast<std::size_t>(d)) * kTrafficKinds + kind);
+      return total(&WorkerMetrics::traffic_,
+                   (r * kDirections + static_cast<std::size_t>(d)) * kTrafficKinds + kind);
     };
     rs.messages_client_to_backend = traffic(FlowDirection::kClientToBackend, 1);
     rs.messages_backend_to_client = traffic(FlowDirection::kBackendToClient, 1);

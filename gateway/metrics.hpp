@@ -24,9 +24,9 @@ enum class Protocol : std::uint8_t { kH1, kH2 };
 enum class FlowDirection : std::uint8_t { kClientToBackend, kBackendToClient };
 enum class CloseInitiator : std::uint8_t { kClient, kBackend, kGateway };
 
-std::string_view to_string(Protocol protocol);          // "h1", "h2"
-std::string_view to_string(FlowDirection direction);    // "client_to_backend", "backend_to_client"
-std::string_view to_string(CloseInitiator initiator);   // "client", "backend", "gateway"
+std::string_view to_string(Protocol protocol);         // "h1", "h2"
+std::string_view to_string(FlowDirection direction);   // "client_to_backend", "backend_to_client"
+std::string_view to_string(CloseInitiator initiator);  // "client", "backend", "gateway"
 
 // Bounded label values. Each maps an open-ended number onto a small fixed set.
 // Handshake status: 101 200 400 401 403 404 405 408 426 429 431 500 502 503 504 505
@@ -43,7 +43,9 @@ std::string_view upstream_error_label(std::string_view reason);
 // (no lock prefix on x86), readers on other threads use load().
 class LocalCounter {
  public:
-  void add(std::uint64_t n) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void add(std::uint64_t n) {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   std::uint64_t load() const { return value_.load(std::memory_order_relaxed); }
 
  private:
@@ -54,27 +56,27 @@ class LocalCounter {
 // cumulative; the last cell is +Inf) and the sum of observations.
 class LocalHistogram {
  public:
-  LocalHistogram() = default;
   explicit LocalHistogram(std::span<const double> bounds);
   LocalHistogram(LocalHistogram&&) noexcept;
   LocalHistogram& operator=(LocalHistogram&&) noexcept;
 
   void observe(double value);
   std::span<const double> bounds() const { return bounds_; }
-  std::uint64_t bucket(std::size_t index) const { return buckets_[index].load(); }  // index <= bounds().size()
+  // Observations in bucket `index` alone (not cumulative); index == bounds().size() is +Inf.
+  std::uint64_t bucket(std::size_t index) const { return buckets_[index].load(); }
   double sum() const { return sum_.load(std::memory_order_relaxed); }
 
  private:
-  std::span<const double> bounds_;                 // upper bounds, ascending, static storage
-  std::unique_ptr<LocalCounter[]> buckets_;        // bounds_.size() + 1 cells
+  std::span<const double> bounds_;           // upper bounds, ascending, static storage
+  std::unique_ptr<LocalCounter[]> buckets_;  // bounds_.size() + 1 cells
   std::atomic<double> sum_{0.0};
 };
 
 // The fixed bucket sets (upper bounds in seconds or streams).
-std::span<const double> websocket_duration_buckets();   // 0.001 s .. 86400 s
-std::span<const double> handshake_duration_buckets();   // 0.0005 s .. 30 s
-std::span<const double> upstream_connect_buckets();     // 0.0005 s .. 30 s
-std::span<const double> h2_streams_buckets();           // 1 .. 10000 streams
+std::span<const double> websocket_duration_buckets();  // 0.001 s .. 86400 s
+std::span<const double> handshake_duration_buckets();  // 0.0005 s .. 30 s
+std::span<const double> upstream_connect_buckets();    // 0.0005 s .. 30 s
+std::span<const double> h2_streams_buckets();          // 1 .. 10000 streams
 
 // Sizes of the label dimensions, fixed for one Config.
 struct MetricsShape {
@@ -101,8 +103,10 @@ class WorkerMetrics {  // one per worker, written only by that worker's thread
   // `code`: the close code seen or sent; 1005 when a close frame had none, 1006 when no close frame.
   void close(std::size_t route, CloseInitiator who, std::uint16_t code);
   void upstream_connect(std::size_t backend, double seconds);
-  void upstream_connect_error(std::size_t backend, std::string_view reason);  // refused|timeout|tls|bad_answer|no_endpoint|other
-  void h2_connection_streams(std::uint64_t streams_in_connection);  // observed when an h2 connection ends
+  // reason: refused|timeout|tls|bad_answer|no_endpoint|other (anything else counts as other).
+  void upstream_connect_error(std::size_t backend, std::string_view reason);
+  // Observed when an h2 connection ends.
+  void h2_connection_streams(std::uint64_t streams_in_connection);
   void h2_goaway(bool sent, std::uint32_t error_code);
   void h2_rst_stream(bool sent, std::uint32_t error_code);
 
@@ -111,29 +115,33 @@ class WorkerMetrics {  // one per worker, written only by that worker's thread
 
   MetricsShape shape_;
   // Index helpers into the flat arrays below.
-  std::size_t conn_index(std::size_t listener, Protocol p) const { return listener * 2 + static_cast<std::size_t>(p); }
-  std::size_t stream_index(std::size_t route, Protocol p) const { return route * 2 + static_cast<std::size_t>(p); }
+  std::size_t conn_index(std::size_t listener, Protocol p) const {
+    return listener * 2 + static_cast<std::size_t>(p);
+  }
+  std::size_t stream_index(std::size_t route, Protocol p) const {
+    return route * 2 + static_cast<std::size_t>(p);
+  }
 
-  std::unique_ptr<LocalCounter[]> conn_opened_;       // [listener][protocol]
-  std::unique_ptr<LocalCounter[]> conn_closed_;       // [listener][protocol]
-  std::unique_ptr<LocalCounter[]> stream_opened_;     // [route][protocol]
-  std::unique_ptr<LocalCounter[]> stream_closed_;     // [route][protocol]
-  std::unique_ptr<LocalCounter[]> handshakes_;        // [route + 1 ("none" last)][protocol][code slot]
-  std::unique_ptr<LocalCounter[]> traffic_;           // [route][direction][frames, messages, bytes]
-  std::unique_ptr<LocalCounter[]> closes_;            // [route][initiator][close code slot]
-  std::unique_ptr<LocalCounter[]> upstream_errors_;   // [backend][reason slot]
-  std::unique_ptr<LocalCounter[]> h2_goaways_;        // [sent, received][h2 code slot]
-  std::unique_ptr<LocalCounter[]> h2_rst_streams_;    // [sent, received][h2 code slot]
-  std::vector<LocalHistogram> stream_duration_;       // [route]
-  std::vector<LocalHistogram> handshake_duration_;    // [route + 1 ("none" last)]
-  std::vector<LocalHistogram> upstream_connect_;      // [backend]
+  std::unique_ptr<LocalCounter[]> conn_opened_;      // [listener][protocol]
+  std::unique_ptr<LocalCounter[]> conn_closed_;      // [listener][protocol]
+  std::unique_ptr<LocalCounter[]> stream_opened_;    // [route][protocol]
+  std::unique_ptr<LocalCounter[]> stream_closed_;    // [route][protocol]
+  std::unique_ptr<LocalCounter[]> handshakes_;       // [route + 1 ("none" last)][protocol][code slot]
+  std::unique_ptr<LocalCounter[]> traffic_;          // [route][direction][frames, messages, bytes]
+  std::unique_ptr<LocalCounter[]> closes_;           // [route][initiator][close code slot]
+  std::unique_ptr<LocalCounter[]> upstream_errors_;  // [backend][reason slot]
+  std::unique_ptr<LocalCounter[]> h2_goaways_;       // [sent, received][h2 code slot]
+  std::unique_ptr<LocalCounter[]> h2_rst_streams_;   // [sent, received][h2 code slot]
+  std::vector<LocalHistogram> stream_duration_;      // [route]
+  std::vector<LocalHistogram> handshake_duration_;   // [route + 1 ("none" last)]
+  std::vector<LocalHistogram> upstream_connect_;     // [backend]
   LocalHistogram h2_streams_;
 };
 
 // What the status page shows; plain values, taken at one moment.
 struct ListenerStatus {
   std::string name;
-  std::string address;                 // as configured, "0.0.0.0:8080"
+  std::string address;  // as configured, "0.0.0.0:8080"
   bool tls = false;
   std::vector<std::string> protocols;  // "http/1.1", "h2", "h2c"
   std::uint64_t open_connections = 0;
@@ -142,7 +150,7 @@ struct ListenerStatus {
 
 struct RouteStatus {
   std::string name;
-  std::string match;    // "host a.example.com, prefix /chat"
+  std::string match;  // "host a.example.com, prefix /chat"
   std::string backend;
   std::uint64_t open_streams = 0;
   std::uint64_t streams_total = 0;
@@ -229,7 +237,7 @@ class Metrics {  // process-wide
   std::chrono::steady_clock::time_point started_;
   double start_time_seconds_ = 0;  // process start (from /proc), Unix time
 
-  mutable std::mutex mutex_;  // guards the members below
+  mutable std::mutex mutex_;                           // guards the members below
   std::vector<std::vector<EndpointState>> endpoints_;  // [backend][endpoint]
   std::function<std::uint64_t()> read_access_log_dropped_;
 

@@ -55,7 +55,8 @@ std::optional<ProcessStats> read_process_stats() {
   auto close_paren = stat->rfind(')');
   if (close_paren == std::string::npos) return std::nullopt;
   std::istringstream fields(stat->substr(close_paren + 1));
-  std::vector<std::string> rest{std::istream_iterator<std::string>(fields), std::istream_iterator<std::string>()};
+  std::vector<std::string> rest{std::istream_iterator<std::string>(fields),
+                                std::istream_iterator<std::string>()};
   // rest[0] is field 3 (state): field N is rest[N - 3].
   constexpr std::size_t kUtime = 14 - 3, kStime = 15 - 3, kStarttime = 22 - 3, kVsize = 23 - 3, kRss = 24 - 3;
   if (rest.size() <= kRss) return std::nullopt;
@@ -63,10 +64,12 @@ std::optional<ProcessStats> read_process_stats() {
   const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
   const long page_size = ::sysconf(_SC_PAGESIZE);
   ProcessStats s;
-  s.cpu_seconds = (std::strtod(rest[kUtime].c_str(), nullptr) + std::strtod(rest[kStime].c_str(), nullptr)) / ticks;
+  s.cpu_seconds =
+      (std::strtod(rest[kUtime].c_str(), nullptr) + std::strtod(rest[kStime].c_str(), nullptr)) / ticks;
   s.virtual_bytes = std::strtoull(rest[kVsize].c_str(), nullptr, 10);
   s.resident_bytes = std::strtoull(rest[kRss].c_str(), nullptr, 10) * static_cast<std::uint64_t>(page_size);
-  if (auto boot = boot_time_seconds()) s.start_time_seconds = *boot + std::strtod(rest[kStarttime].c_str(), nullptr) / ticks;
+  if (auto boot = boot_time_seconds())
+    s.start_time_seconds = *boot + std::strtod(rest[kStarttime].c_str(), nullptr) / ticks;
   s.open_fds = count_open_fds();
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) s.max_fds = limit.rlim_cur;

@@ -37,6 +37,10 @@ std::size_t header_length(std::uint8_t b0, std::uint8_t b1) {
 
 const char* side_name(Side s) { return s == Side::kClient ? "client" : "backend"; }
 
+FlowDirection flow_of(Side from) {
+  return from == Side::kClient ? FlowDirection::kClientToBackend : FlowDirection::kBackendToClient;
+}
+
 }  // namespace
 
 Relay::Relay(boost::asio::any_io_executor executor, std::shared_ptr<Channel> client,
@@ -162,6 +166,9 @@ void Relay::process(Direction& d) {
 void Relay::on_frame_end(Direction& d, const ws::ScanResult& r, std::size_t frame_end) {
   d.stats.frames++;
   if (r.message_end) d.stats.messages++;
+  if (options_.metrics != nullptr) {
+    options_.metrics->traffic(options_.route, flow_of(d.from), 1, r.message_end ? 1 : 0, 0);
+  }
   if (r.header.opcode != static_cast<std::uint8_t>(ws::Opcode::kClose)) return;
 
   const Side from = d.from;
@@ -312,6 +319,7 @@ void Relay::on_written(Direction& d, std::size_t n, bool injected, const ErrorCo
   } else {
     d.begin += n;
     d.stats.bytes += n;
+    if (options_.metrics != nullptr) options_.metrics->traffic(options_.route, flow_of(d.from), 0, 0, n);
     side(d.from).channel->on_forwarded(n);
     if (d.boundary && d.begin > *d.boundary) d.boundary.reset();
     release_if_empty(d);
@@ -422,6 +430,13 @@ void Relay::release(Side s, bool abort) {
   if (!d.writing) {
     d.buffer.reset();
     d.begin = d.end = d.scanned = 0;
+  }
+  // The direction flowing into `s` may be paused on a full buffer: drop what it
+  // holds (its sink is gone) and read on, so the other side's close or EOF is seen.
+  if (!finished_) {
+    Direction& into = dir_from(other(s));
+    do_write(into);
+    do_read(into);
   }
 }
 

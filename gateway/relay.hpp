@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gateway/channel.hpp"
+#include "gateway/metrics.hpp"
 #include "ws/frame_scanner.hpp"
 
 namespace wsgate::gw {
@@ -27,6 +28,8 @@ struct RelayOptions {
   ws::FrameScannerOptions client_frames;               // rules for frames from the client (masked)
   ws::FrameScannerOptions backend_frames;              // rules for frames from the backend (unmasked)
   std::uint16_t backend_failure_code = 1011;           // sent to the client when the backend drops (1011 or 1014)
+  WorkerMetrics* metrics = nullptr;                    // frames/messages/bytes counted live (this worker's)
+  std::size_t route = 0;                               // route index for the metrics labels
 };
 
 enum class Side : std::uint8_t { kClient = 0, kBackend = 1 };

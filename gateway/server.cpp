@@ -9,7 +9,10 @@
 #include <mutex>
 #include <thread>
 
+#include "gateway/access_log.hpp"
+#include "gateway/admin_server.hpp"
 #include "gateway/backend.hpp"
+#include "gateway/metrics.hpp"
 #include "gateway/listener.hpp"
 #include "gateway/log.hpp"
 #include "gateway/worker.hpp"
@@ -25,19 +28,15 @@ std::string endpoint_text(const boost::asio::ip::tcp::endpoint& ep) {
 
 std::vector<ConfigError> unsupported_features(const Config& config) {
   std::vector<ConfigError> errors;
-  auto present = [&](const std::string& path) { return config.marks.count(path) != 0; };
   auto refuse = [&](const std::string& path, const std::string& what) {
     errors.push_back(config.error_at(path, what + " is not supported yet"));
   };
-  if (present("admin")) refuse("admin", "the admin listener");
-  if (present("access_log") && config.access_log.path != "off") refuse("access_log", "the access log");
   for (std::size_t i = 0; i < config.routes.size(); ++i) {
     const auto& r = config.routes[i];
     std::string base = "routes[" + std::to_string(i) + "]";
     if (r.keepalive.interval.count() != 0) refuse(base + ".keepalive", "keepalive");
     if (r.idle_timeout.count() != 0) refuse(base + ".idle_timeout", "idle_timeout");
     if (r.compression == Compression::kTerminate) refuse(base + ".compression", "compression: terminate");
-    if (r.static_dir) refuse(base + ".static", "static");
   }
   for (std::size_t i = 0; i < config.backends.size(); ++i) {
     if (config.backends[i].protocol != BackendProtocol::kHttp1) {
@@ -61,6 +60,7 @@ int Server::run() {
   for (const auto& lc : config.listeners) {
     auto rt = std::make_unique<ListenerRuntime>();
     rt->config = &lc;
+    rt->index = listeners.size();
     auto offers = [&](std::string_view p) {
       return std::find(lc.protocols.begin(), lc.protocols.end(), p) != lc.protocols.end();
     };
@@ -71,8 +71,19 @@ int Server::run() {
   }
 
   unsigned worker_count = config.workers != 0 ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+  Metrics metrics(config, worker_count);
+  for (const auto& b : backends) {
+    std::vector<std::string> labels;
+    for (const auto& e : b.endpoints) labels.push_back(e.label);
+    metrics.set_backend_endpoints(b.index, std::move(labels));
+  }
+  AccessLog access_log(config.access_log);
+  metrics.set_access_log_dropped([&access_log] { return access_log.dropped(); });
+
   std::vector<std::unique_ptr<Worker>> workers;
-  for (unsigned i = 0; i < worker_count; ++i) workers.push_back(std::make_unique<Worker>(i, config_, backends));
+  for (unsigned i = 0; i < worker_count; ++i) {
+    workers.push_back(std::make_unique<Worker>(i, config_, backends, &metrics, &access_log));
+  }
 
   std::vector<std::shared_ptr<Acceptor>> acceptors;
   for (auto& rt : listeners) {
@@ -80,8 +91,15 @@ int Server::run() {
     log_line("listener " + rt->config->name + " listening on " + endpoint_text(rt->bound) +
              (rt->tls ? " (tls)" : ""));
   }
+  std::unique_ptr<AdminServer> admin;
+  if (config.admin.enabled) {
+    admin = std::make_unique<AdminServer>(config.admin.address, metrics);
+    admin->start();
+    log_line("admin listening on " + endpoint_text(admin->bound_endpoint()));
+  }
   for (auto& a : acceptors) a->start();
   for (auto& w : workers) w->start();
+  metrics.set_listeners_bound(true);
   log_line("ready (" + std::to_string(worker_count) + " workers)");
 
   // Wait for a signal (blocked in every thread; see main).
@@ -102,7 +120,9 @@ int Server::run() {
   log_line(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ": draining (up to " +
            std::to_string(config.drain_timeout.count()) + " ms)");
 
-  // Stop accepting, then close 1001 on every WebSocket and wait for them to end.
+  // Not ready from now on (load balancers stop sending); stop accepting, then
+  // close 1001 on every WebSocket and wait for them to end.
+  metrics.set_draining(true);
   for (auto& a : acceptors) a->stop();
   std::mutex mutex;
   std::condition_variable idle_cv;
@@ -123,6 +143,8 @@ int Server::run() {
   for (auto& w : workers) w->stop();
   for (auto& w : workers) w->join();
   acceptors.clear();
+  if (admin) admin->stop();
+  access_log.flush_and_stop();
   log_line("stopped");
   return 0;
 }

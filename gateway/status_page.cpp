@@ -130,20 +130,24 @@ std::string render_status_html(const StatusSnapshot& s) {
   h += kStyle;
   h += "</style></head><body><main id=status>\n";
   h += "<h1>wsgate " + html_escape(s.version) + "</h1>\n<p class=meta>";
-  h += s.draining ? "<span class=bad>draining</span>" : s.ready ? "<span class=ok>ready</span>" : "<span class=bad>not ready</span>";
-  h += " &middot; up " + format_uptime(s.uptime_seconds) + " &middot; " + number(s.workers) + " workers &middot; " +
-       number(s.open_connections) + " open connections &middot; " + number(s.open_streams) + " open WebSockets (" +
-       number(s.streams_total) + " since start)";
-  if (s.access_log_dropped != 0) h += " &middot; <span class=bad>" + number(s.access_log_dropped) + " access log lines dropped</span>";
+  h += s.draining ? "<span class=bad>draining</span>"
+       : s.ready  ? "<span class=ok>ready</span>"
+                  : "<span class=bad>not ready</span>";
+  h += " &middot; up " + format_uptime(s.uptime_seconds) + " &middot; " + number(s.workers) +
+       " workers &middot; " + number(s.open_connections) + " open connections &middot; " +
+       number(s.open_streams) + " open WebSockets (" + number(s.streams_total) + " since start)";
+  if (s.access_log_dropped != 0)
+    h += " &middot; <span class=bad>" + number(s.access_log_dropped) + " access log lines dropped</span>";
   h += "</p>\n";
 
-  h += "<h2>Listeners</h2>\n<table><tr><th>name<th>address<th>protocols<th>open connections<th>accepted</tr>\n";
+  h += "<h2>Listeners</h2>\n<table><tr><th>name<th>address<th>protocols<th>open "
+       "connections<th>accepted</tr>\n";
   for (const auto& l : s.listeners) {
     std::string protocols;
     for (const auto& p : l.protocols) protocols += "<span class=pill>" + html_escape(p) + "</span>";
     if (l.tls) protocols += "<span class=pill>tls</span>";
-    h += "<tr>" + td(l.name) + td(l.address) + "<td>" + protocols + "</td>" + td(number(l.open_connections), true) +
-         td(number(l.connections_total), true) + "</tr>\n";
+    h += "<tr>" + td(l.name) + td(l.address) + "<td>" + protocols + "</td>" +
+         td(number(l.open_connections), true) + td(number(l.connections_total), true) + "</tr>\n";
   }
   h += "</table>\n";
 
@@ -162,8 +166,8 @@ std::string render_status_html(const StatusSnapshot& s) {
   for (const auto& b : s.backends) {
     std::string endpoints;
     for (const auto& e : b.endpoints) {
-      endpoints += std::string("<span class=") + (e.healthy ? "ok" : "bad") + ">" + html_escape(e.address) + " " +
-                   (e.healthy ? "healthy" : "unhealthy") + "</span><br>";
+      endpoints += std::string("<span class=") + (e.healthy ? "ok" : "bad") + ">" + html_escape(e.address) +
+                   " " + (e.healthy ? "healthy" : "unhealthy") + "</span><br>";
     }
     if (b.endpoints.empty()) endpoints = "<span class=bad>none resolved</span>";
     h += "<tr>" + td(b.name) + td(b.protocol + (b.tls ? " + tls" : "")) + "<td>" + endpoints + "</td>" +

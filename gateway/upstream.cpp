@@ -71,6 +71,7 @@ void UpstreamHandshake::try_next(UpstreamOutcome::Kind failure, std::string deta
   current_ = order_[attempt_++];
   const BackendEndpoint& endpoint = backend_.endpoints[current_];
   connecting_ = std::make_unique<tcp::socket>(io_);
+  connect_started_ = std::chrono::steady_clock::now();
   auto self = shared_from_this();
   timer_.expires_after(backend_.config->connect_timeout);
   timer_.async_wait([self](const ErrorCode& ec) {
@@ -91,6 +92,11 @@ void UpstreamHandshake::try_next(UpstreamOutcome::Kind failure, std::string deta
                        "connect to " + self->backend_.endpoints[index].label + ": " + ec.message());
       }
       return;
+    }
+    if (self->metrics_ != nullptr) {
+      self->metrics_->upstream_connect(
+          self->backend_.index,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - self->connect_started_).count());
     }
     self->on_connected(index);
   });
@@ -242,11 +248,6 @@ void UpstreamHandshake::on_head(std::size_t) {
     if (ec == std::errc() && ptr == cl->data() + cl->size()) want = std::min(value, kMaxBodyBytes);
   }
   if (response_.headers.contains("Transfer-Encoding")) want = 0;  // not worth de-chunking: send our own body
-  if (body_.size() >= want) {
-    body_.resize(want);
-    read_body(0);
-    return;
-  }
   read_body(want);
 }
 
@@ -278,6 +279,25 @@ void UpstreamHandshake::complete(UpstreamOutcome outcome) {
   if (done_) return;
   done_ = true;
   timer_.cancel();
+  if (metrics_ != nullptr) {
+    switch (outcome.kind) {
+      case UpstreamOutcome::kConnectFailed:
+        metrics_->upstream_connect_error(backend_.index, outcome.detail.starts_with("TLS") ? "tls" : "refused");
+        break;
+      case UpstreamOutcome::kTimeout:
+        metrics_->upstream_connect_error(backend_.index, "timeout");
+        break;
+      case UpstreamOutcome::kBadAnswer:
+        metrics_->upstream_connect_error(backend_.index, "bad_answer");
+        break;
+      case UpstreamOutcome::kNoEndpoint:
+        metrics_->upstream_connect_error(backend_.index, "no_endpoint");
+        break;
+      case UpstreamOutcome::kUpgraded:
+      case UpstreamOutcome::kAnswered:
+        break;
+    }
+  }
   if (outcome.kind != UpstreamOutcome::kUpgraded && transport_ && outcome.transport == nullptr) {
     transport_->close();
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gateway/backend.hpp"
+#include "gateway/metrics.hpp"
 #include "gateway/transport.hpp"
 #include "h1/head_parser.hpp"
 #include "h1/message.hpp"
@@ -41,6 +42,9 @@ class UpstreamHandshake : public std::enable_shared_from_this<UpstreamHandshake>
   // `request` must carry the Sec-WebSocket-Key the answer is checked against.
   UpstreamHandshake(boost::asio::io_context& io, const BackendRuntime& backend, EndpointPicker& picker,
                     h1::RequestHead request, std::size_t max_response_head, Handler handler);
+
+  // Connect times and failures are counted here (per-worker metrics; may be null).
+  void set_metrics(WorkerMetrics* metrics) { metrics_ = metrics; }
 
   void start();
   // Stops whatever is in progress; the handler is not called afterwards.
@@ -73,6 +77,8 @@ class UpstreamHandshake : public std::enable_shared_from_this<UpstreamHandshake>
   std::vector<std::uint8_t> body_;
   h1::ResponseHead response_;
   bool done_ = false;
+  WorkerMetrics* metrics_ = nullptr;
+  std::chrono::steady_clock::time_point connect_started_;
 };
 
 }  // namespace wsgate::gw

@@ -5,13 +5,24 @@
 
 namespace wsgate::gw {
 
-Worker::Worker(std::size_t index, std::shared_ptr<const Config> config, const std::vector<BackendRuntime>& backends)
+Worker::Worker(std::size_t index, std::shared_ptr<const Config> config, const std::vector<BackendRuntime>& backends,
+               Metrics* metrics, AccessLog* access_log)
     : index_(index),
       config_(std::move(config)),
       backends_(backends),
       io_(1),
       work_(boost::asio::make_work_guard(io_)),
-      picker_(backends.size()) {}
+      picker_(backends.size()),
+      metrics_(metrics),
+      worker_metrics_(metrics != nullptr ? &metrics->worker(index) : nullptr),
+      access_log_(access_log) {
+  if (metrics_ != nullptr) {
+    // Endpoint health is shared state for the status page: update it only when it changes.
+    picker_.set_health_listener([m = metrics_](std::size_t backend, std::size_t endpoint, bool healthy) {
+      m->set_endpoint_healthy(backend, endpoint, healthy);
+    });
+  }
+}
 
 Worker::~Worker() { join(); }
 

@@ -13,8 +13,11 @@
 
 #include "gateway/backend.hpp"
 #include "gateway/config.hpp"
+#include "gateway/metrics.hpp"
 
 namespace wsgate::gw {
+
+class AccessLog;
 
 // Something the worker must be able to drain or stop: a downstream session.
 class Session {
@@ -26,7 +29,10 @@ class Session {
 
 class Worker {
  public:
-  Worker(std::size_t index, std::shared_ptr<const Config> config, const std::vector<BackendRuntime>& backends);
+  // `metrics` (the whole process's, with this worker's slot at `index`) and
+  // `access_log` may be null (tests, tools).
+  Worker(std::size_t index, std::shared_ptr<const Config> config, const std::vector<BackendRuntime>& backends,
+         Metrics* metrics = nullptr, AccessLog* access_log = nullptr);
   ~Worker();
 
   boost::asio::io_context& io() { return io_; }
@@ -34,6 +40,9 @@ class Worker {
   const std::shared_ptr<const Config>& config() const { return config_; }
   const std::vector<BackendRuntime>& backends() const { return backends_; }
   EndpointPicker& picker() { return picker_; }
+  WorkerMetrics* metrics() { return worker_metrics_; }
+  Metrics* process_metrics() { return metrics_; }
+  AccessLog* access_log() { return access_log_; }
   bool draining() const { return draining_; }
 
   void start();  // runs the io_context on a new thread
@@ -59,6 +68,9 @@ class Worker {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::thread thread_;
   EndpointPicker picker_;
+  Metrics* metrics_;
+  WorkerMetrics* worker_metrics_;
+  AccessLog* access_log_;
   std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
   bool draining_ = false;

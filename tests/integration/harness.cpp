@@ -376,9 +376,20 @@ std::vector<std::string> gateway_argv(const std::filesystem::path& config, const
 }
 }  // namespace
 
+namespace {
+// Tests run gateways side by side: unless a config names its admin listener,
+// give it an ephemeral one instead of the default 127.0.0.1:9901.
+std::string with_ephemeral_admin(std::string_view yaml) {
+  static const std::regex kAdminKey(R"((^|\n)admin:)");
+  std::string text(yaml);
+  if (!std::regex_search(text, kAdminKey)) text += "\nadmin:\n  address: 127.0.0.1:0\n";
+  return text;
+}
+}  // namespace
+
 Gateway::Gateway(std::string_view yaml_config, GatewayOptions options)
     : dir_("wsgate-gw"),
-      config_path_(dir_.write_file("wsgate.yaml", yaml_config)),
+      config_path_(dir_.write_file("wsgate.yaml", with_ephemeral_admin(yaml_config))),
       process_(gateway_argv(config_path_, options), dir_.path() / "wsgate.log") {
   if (options.wait_ready && !wait_ready(options.start_timeout)) {
     throw start_failure("wsgate did not become ready", process_);
@@ -423,7 +434,7 @@ std::uint16_t Gateway::port() const {
 }
 
 void Gateway::rewrite_config(std::string_view yaml_config) const {
-  dir_.write_file("wsgate.yaml", yaml_config);
+  dir_.write_file("wsgate.yaml", with_ephemeral_admin(yaml_config));
 }
 
 std::optional<int> Gateway::stop(std::chrono::milliseconds timeout) {

@@ -12,12 +12,8 @@ namespace wsgate::ws {
 namespace {
 
 using test::Bytes;
+using test::close_payload;
 
-Bytes close_payload(std::uint16_t code, std::string_view reason = {}) {
-  Bytes payload = {static_cast<std::uint8_t>(code >> 8), static_cast<std::uint8_t>(code)};
-  payload.insert(payload.end(), reason.begin(), reason.end());
-  return payload;
-}
 
 // Parses a single frame with FrameParser and returns its unmasked payload.
 Bytes frame_payload(const Bytes& frame, FrameHeader* header_out = nullptr) {

@@ -14,6 +14,7 @@ namespace wsgate::ws {
 namespace {
 
 using test::Bytes;
+using test::close_payload;
 using test::bytes_of;
 using test::make_frame;
 
@@ -118,11 +119,6 @@ FrameScannerOptions server_scanner() {
 
 constexpr MaskKey kMask = test::kTestMask;
 
-Bytes close_payload(std::uint16_t code, std::string_view reason = {}) {
-  Bytes payload = {static_cast<std::uint8_t>(code >> 8), static_cast<std::uint8_t>(code)};
-  payload.insert(payload.end(), reason.begin(), reason.end());
-  return payload;
-}
 
 TEST(FrameScanner, SingleFrameMessages) {
   Bytes stream = make_frame(true, Opcode::kText, bytes_of("hello"), kMask);

@@ -1,6 +1,7 @@
 // Helpers shared by the ws/ unit tests: building frames byte by byte.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -45,5 +46,15 @@ inline Bytes pattern_payload(std::size_t size, std::uint8_t seed = 0) {
 }
 
 constexpr MaskKey kTestMask{0x37, 0xFA, 0x21, 0x3D};
+
+// A close payload: 2-byte code + reason. Sized once and filled in place: GCC 12's
+// -Warray-bounds misreads the vector-insert form of this at -O2 (a known false positive).
+inline Bytes close_payload(std::uint16_t code, std::string_view reason = {}) {
+  Bytes payload(2 + reason.size());
+  payload[0] = static_cast<std::uint8_t>(code >> 8);
+  payload[1] = static_cast<std::uint8_t>(code);
+  std::copy(reason.begin(), reason.end(), payload.begin() + 2);
+  return payload;
+}
 
 }  // namespace wsgate::ws::test
