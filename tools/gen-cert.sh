@@ -12,7 +12,7 @@ dir=$1
 cert="$dir/cert.pem"
 key="$dir/key.pem"
 
-if [[ -s "$cert" && -s "$key" ]]; then
+if [[ -s "$cert" && -s "$key" ]] && openssl x509 -checkend 86400 -noout -in "$cert" >/dev/null 2>&1; then
   echo "gen-cert: keeping $cert and $key"
   exit 0
 fi

@@ -7,8 +7,14 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libnghttp2-dev libssl-dev zlib1g-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev
   clang libclang-rt-14-dev clang-format
-  openssl python3 python3-websockets procps
+  openssl python3 python3-websockets procps curl
+  chromium prometheus
 )
+# Node.js and npm (the browser tests' playwright-core): Debian's packages, unless a
+# node/npm is already on the machine (e.g. NodeSource's nodejs, which bundles npm and
+# conflicts with Debian's npm).
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -9,6 +9,7 @@ config=${1:-deploy/wsgate.yaml}
 tools/install-deps.sh
 tools/build.sh release --target wsgate wsgate-echo
 
+tools/gen-cert.sh build/tls >/dev/null   # self-signed, for the TLS listener of the default config
 build/gateway/wsgate --check-config "$config"
 
 pids=()
@@ -27,8 +28,10 @@ sleep 1
 cat <<MSG
 
 wsgate is running (config: $config)
-  WebSocket echo through the gateway:  ws://127.0.0.1:8080/echo
+  WebSocket echo through the gateway:  ws://127.0.0.1:8080/echo   wss://127.0.0.1:8443/echo
   try it:   /usr/bin/python3 -m websockets ws://127.0.0.1:8080/echo
+  demo page (browser):   http://127.0.0.1:8080/   https://127.0.0.1:8443/ (self-signed, HTTP/2)
+  admin:    http://127.0.0.1:9901/ (status)   http://127.0.0.1:9901/metrics
 Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}"

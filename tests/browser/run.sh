@@ -86,6 +86,8 @@ listeners:
     address: 127.0.0.1:0
     tls: {cert: $tmp/tls/cert.pem, key: $tmp/tls/key.pem}
     protocols: [h2, http/1.1]
+admin:
+  address: 127.0.0.1:0
 access_log:
   path: "off"
 routes:
