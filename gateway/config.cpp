@@ -724,7 +724,8 @@ void Loader::load_http2(const YAML::Node& node, const std::string& path) {
 
 void Loader::load_limits(const YAML::Node& node, const std::string& path) {
   auto m = open_map(node, path,
-                    {"header_read_timeout", "max_request_head", "buffer_per_direction", "close_timeout"});
+                    {"header_read_timeout", "max_request_head", "buffer_per_direction", "close_timeout",
+                     "write_stall_timeout"});
   if (!m) return;
   auto& limits = config_.limits;
   constexpr std::uint64_t kU64 = std::numeric_limits<std::uint64_t>::max();
@@ -744,6 +745,9 @@ void Loader::load_limits(const YAML::Node& node, const std::string& path) {
   if (auto v = m->get("buffer_per_direction")) {
     if (auto n = size(*v, m->path_of("buffer_per_direction"), kMinBufferPerDirection, kU64))
       limits.buffer_per_direction = *n;
+  }
+  if (auto v = m->get("write_stall_timeout")) {
+    if (auto d = duration(*v, m->path_of("write_stall_timeout"))) limits.write_stall_timeout = *d;
   }
   if (auto v = m->get("close_timeout")) {
     if (auto d = duration(*v, m->path_of("close_timeout"))) limits.close_timeout = *d;

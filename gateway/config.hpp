@@ -67,6 +67,10 @@ struct LimitsConfig {
   std::uint64_t max_request_head = 64 * 1024;
   std::uint64_t buffer_per_direction = 256 * 1024;
   Millis close_timeout{5000};     // wait for the peer's close frame / transport close
+  // A side (TCP connection, or HTTP/2 stream whose window stays at zero) that does
+  // not take a pending write (at most buffer_per_direction bytes) within this time
+  // is dropped, and the other side gets a close; 0 = never.
+  Millis write_stall_timeout{60000};
 };
 
 struct AccessLogConfig {

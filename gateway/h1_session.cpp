@@ -268,6 +268,10 @@ void H1Session::start_relay(UpstreamOutcome outcome) {
                                      self->observer_.ended(result);
                                      self->finish();
                                    });
+  // Counted as open before the 101 is written: if that write fails, the relay's
+  // end counts it closed, so open minus closed stays exact.
+  upgraded_ = true;
+  observer_.upgraded(101);
   auto backend_pending = std::move(outcome.pending);
   client_->async_write({reinterpret_cast<const std::uint8_t*>(response_bytes_.data()), response_bytes_.size()},
                        [self, backend_pending = std::move(backend_pending)](const ErrorCode& ec) mutable {
@@ -278,8 +282,7 @@ void H1Session::start_relay(UpstreamOutcome outcome) {
                          }
                          self->response_bytes_.clear();
                          self->response_bytes_.shrink_to_fit();
-                         self->upgraded_ = true;
-                         self->observer_.upgraded(101);
+
                          self->relay_->start(std::move(self->client_pending_), std::move(backend_pending));
                          if (self->worker_.draining()) self->relay_->go_away();
                        });

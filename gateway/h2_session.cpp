@@ -423,6 +423,9 @@ void H2Session::connection_lost() {
   read_ended_ = true;
   client_closed_ = true;
   client_->close();
+  // No I/O is pending any more to keep this session alive while its relays
+  // close their backends (1001): hold it until finish().
+  keep_alive_ = shared_from_this();
   std::vector<std::int32_t> ids;
   for (auto& [id, st] : streams_) ids.push_back(id);
   for (auto id : ids) on_stream_close(id, h2::ErrorCode::kCancel);
@@ -473,6 +476,8 @@ void H2Session::finish() {
   streams_.clear();
   client_->close();
   worker_.remove_session(session_id_);
+  // Released last, from a posted call: this may be the final reference.
+  if (keep_alive_) boost::asio::post(worker_.io(), [self = std::move(keep_alive_)] {});
 }
 
 // ---------------------------------------------------------------------------
@@ -595,6 +600,20 @@ void H2StreamChannel::shutdown_write() {
   }
 }
 
+void H2StreamChannel::fail_waiters() {
+  // Pending operations complete (aborted) so nothing holds the relay after the stream is gone.
+  if (read_waiter_) {
+    auto handler = std::move(read_waiter_);
+    read_waiter_ = nullptr;
+    boost::asio::post(executor_, [handler] { handler(boost::asio::error::operation_aborted); });
+  }
+  if (write_handler_) {
+    auto handler = std::move(write_handler_);
+    write_handler_ = nullptr;
+    boost::asio::post(executor_, [handler] { handler(boost::asio::error::operation_aborted); });
+  }
+}
+
 void H2StreamChannel::close() {
   if (closed_) return;
   // A relay that is done with a stream the client has not ended yet: end ours,
@@ -608,11 +627,13 @@ void H2StreamChannel::close() {
     session->schedule_flush();
   }
   closed_ = true;
+  fail_waiters();
 }
 
 void H2StreamChannel::abort() {
   if (closed_) return;
   closed_ = true;
+  fail_waiters();
   if (auto session = session_.lock()) {
     session->reset_stream(stream_id_, h2::ErrorCode::kInternalError);
     session->schedule_flush();

@@ -92,6 +92,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   bool flush_posted_ = false;
   bool read_ended_ = false;
   bool client_closed_ = false;
+  std::shared_ptr<H2Session> keep_alive_;    // set while relays finish after the connection was lost
   bool going_away_ = false;
   bool finished_ = false;
 };
@@ -123,6 +124,7 @@ class H2StreamChannel final : public Channel, public std::enable_shared_from_thi
  private:
   void wake_reader();
   void push_writes();
+  void fail_waiters();
 
   std::weak_ptr<H2Session> session_;
   std::int32_t stream_id_;

@@ -43,6 +43,7 @@ void StreamObserver::rejected(int status, std::string_view error) {
 
 void StreamObserver::upgraded(int status) {
   status_ = status;
+  upgraded_ = true;
   if (auto* m = worker_.metrics()) {
     m->handshake(route_index_, protocol_, status, seconds_since_start());
     if (route_index_) m->stream_opened(*route_index_, protocol_);
@@ -52,7 +53,7 @@ void StreamObserver::upgraded(int status) {
 void StreamObserver::ended(const RelayResult& result) {
   if (done_) return;
   done_ = true;
-  if (auto* m = worker_.metrics(); m && route_index_) {
+  if (auto* m = worker_.metrics(); m && route_index_ && upgraded_) {
     m->stream_closed(*route_index_, protocol_, std::chrono::duration<double>(result.duration).count());
     m->close(*route_index_, initiator_of(result.close_initiator), result.close_code.value_or(1006));
   }

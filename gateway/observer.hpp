@@ -45,6 +45,7 @@ class StreamObserver {
   std::string route_name_;
   std::string backend_endpoint_;
   int status_ = 0;
+  bool upgraded_ = false;
   bool done_ = false;
 };
 

@@ -178,6 +178,7 @@ RelayOptions relay_options(const Config& config, const RouteConfig& route, const
   RelayOptions options;
   options.buffer_bytes = config.limits.buffer_per_direction;
   options.close_timeout = config.limits.close_timeout;
+  options.write_stall_timeout = config.limits.write_stall_timeout;
   auto frame_rules = [&](ws::Sender sender) {
     ws::FrameScannerOptions o;
     o.frame.sender = sender;

@@ -48,6 +48,7 @@ Relay::Relay(boost::asio::any_io_executor executor, std::shared_ptr<Channel> cli
     : executor_(std::move(executor)),
       options_(std::move(options)),
       close_timer_(executor_),
+      stall_timer_(executor_),
       on_done_(std::move(on_done)),
       started_at_(std::chrono::steady_clock::now()) {
   sides_[0].channel = std::move(client);
@@ -263,6 +264,8 @@ void Relay::do_write(Direction& d) {
       d.output_closed = true;
     }
     d.writing = true;
+    d.write_started = std::chrono::steady_clock::now();
+    arm_stall_timer();
     sink.channel->async_write(d.in_flight, [self = shared_from_this(), &d](const ErrorCode& ec) {
       self->on_written(d, 0, true, ec);
     });
@@ -276,6 +279,9 @@ void Relay::do_write(Direction& d) {
   if (limit > d.begin) {
     std::size_t n = limit - d.begin;
     d.writing = true;
+    d.write_end = limit;
+    d.write_started = std::chrono::steady_clock::now();
+    arm_stall_timer();
     sink.channel->async_write({d.buffer.get() + d.begin, n}, [self = shared_from_this(), &d, n](const ErrorCode& ec) {
       self->on_written(d, n, false, ec);
     });
@@ -336,7 +342,6 @@ void Relay::on_read_end(Side s) {
   if (!ss.close_received) {
     // The peer vanished without a close frame (RFC 6455 §7.1.5: 1006 locally).
     note_close(ws::close_code::kAbnormal, side_name(s));
-    d.abort_when_stuck = true;
     ss.dead = true;
     if (s == Side::kBackend) {
       queue_close(Side::kClient, options_.backend_failure_code, "backend went away");
@@ -344,6 +349,7 @@ void Relay::on_read_end(Side s) {
       queue_close(Side::kBackend, ws::close_code::kGoingAway, "client went away");
     }
     release(s, false);
+    source_gone(d);
   }
   do_write(d);
   check_progress();
@@ -352,6 +358,7 @@ void Relay::on_read_end(Side s) {
 void Relay::on_side_dead(Side s) {
   SideState& ss = side(s);
   ss.dead = true;
+  ss.read_ended = true;
   release(s, true);
   if (!ss.close_received) {
     if (s == Side::kBackend) {
@@ -360,6 +367,24 @@ void Relay::on_side_dead(Side s) {
       queue_close(Side::kBackend, ws::close_code::kGoingAway, "client went away");
     }
   }
+  source_gone(dir_from(s));
+}
+
+void Relay::source_gone(Direction& d) {
+  // No more input from d.from: the frame it was sending will never complete.
+  d.abort_when_stuck = true;
+  const Side sink = other(d.from);
+  if (side(sink).closed || d.scanner.at_frame_boundary() || d.stopped) return;
+  const bool partly_sent =
+      !d.boundary || (d.writing && d.write_end > *d.boundary);  // bytes of the unfinished frame went out
+  if (partly_sent) {
+    // The sink is inside a frame that cannot end: a close frame can never
+    // reach it cleanly, whether or not it is reading. Reset it now.
+    release(sink, true);
+    return;
+  }
+  // The unfinished frame is still all here: drop it; the close goes at the boundary.
+  d.end = d.scanned = *d.boundary;
 }
 
 void Relay::queue_close(Side toward, std::uint16_t code, std::string_view reason) {
@@ -387,6 +412,35 @@ void Relay::start_close_timer() {
     self->release(Side::kBackend, true);
     self->finish();
   });
+}
+
+void Relay::arm_stall_timer() {
+  if (stall_timer_armed_ || finished_ || options_.write_stall_timeout.count() == 0) return;
+  stall_timer_armed_ = true;
+  stall_timer_.expires_after(options_.write_stall_timeout);
+  stall_timer_.async_wait([self = shared_from_this()](const ErrorCode& ec) {
+    self->stall_timer_armed_ = false;
+    if (ec || self->finished_) return;
+    self->on_stall_check();
+  });
+}
+
+void Relay::on_stall_check() {
+  // A write pending since before the last period: the sink took nothing for a
+  // whole write_stall_timeout (a client that stopped reading, or an HTTP/2
+  // stream whose window stays at zero). Drop that side; the other gets a close.
+  const auto now = std::chrono::steady_clock::now();
+  bool pending = false;
+  for (auto& d : dirs_) {
+    if (!d.writing) continue;
+    if (now - d.write_started >= options_.write_stall_timeout) {
+      on_side_dead(other(d.from));
+    } else {
+      pending = true;
+    }
+  }
+  check_progress();
+  if (pending) arm_stall_timer();
 }
 
 void Relay::check_progress() {
@@ -444,6 +498,7 @@ void Relay::finish() {
   if (finished_) return;
   finished_ = true;
   close_timer_.cancel();
+  stall_timer_.cancel();
   release(Side::kClient, false);
   release(Side::kBackend, false);
   result_.client_to_backend = dir_from(Side::kClient).stats;

@@ -25,6 +25,7 @@ namespace wsgate::gw {
 struct RelayOptions {
   std::size_t buffer_bytes = 64 * 1024;               // per direction, the most read but not yet written
   std::chrono::milliseconds close_timeout{5000};       // for a peer that never finishes closing
+  std::chrono::milliseconds write_stall_timeout{60000}; // a sink taking no bytes this long is dropped; 0 = off
   ws::FrameScannerOptions client_frames;               // rules for frames from the client (masked)
   ws::FrameScannerOptions backend_frames;              // rules for frames from the backend (unmasked)
   std::uint16_t backend_failure_code = 1011;           // sent to the client when the backend drops (1011 or 1014)
@@ -87,12 +88,14 @@ class Relay : public std::enable_shared_from_this<Relay> {
     std::optional<std::size_t> boundary;     // last frame boundary not yet passed by writes
     bool reading = false;
     bool writing = false;
+    std::size_t write_end = 0;               // one past the last buffer byte of the data write in flight
     bool stopped = false;                    // scanning ended (close passed or protocol error): drop further input
     bool close_passed = false;               // a close frame is the last thing queued in this direction
     bool output_closed = false;              // the gateway closed toward the sink: scan input, write nothing
     std::vector<std::uint8_t> inject;        // control frame to write at the next output boundary
     bool inject_is_close = false;
     std::vector<std::uint8_t> in_flight;     // injected frame being written
+    std::chrono::steady_clock::time_point write_started{};  // when the pending write was issued
     bool abort_when_stuck = false;           // source is gone: abort the sink if no boundary can be reached
     DirectionStats stats;
   };
@@ -113,8 +116,11 @@ class Relay : public std::enable_shared_from_this<Relay> {
   void on_written(Direction& d, std::size_t n, bool injected, const ErrorCode& ec);
   void on_read_end(Side s);
   void on_side_dead(Side s);
+  void source_gone(Direction& d);
   void queue_close(Side toward, std::uint16_t code, std::string_view reason);
   void start_close_timer();
+  void arm_stall_timer();
+  void on_stall_check();
   void check_progress();
   void release(Side s, bool abort);
   void finish();
@@ -127,6 +133,8 @@ class Relay : public std::enable_shared_from_this<Relay> {
   std::array<std::size_t, 2> capacity_{};  // buffer size of each direction while allocated
   boost::asio::steady_timer close_timer_;
   bool close_timer_started_ = false;
+  boost::asio::steady_timer stall_timer_;
+  bool stall_timer_armed_ = false;
   bool finished_ = false;
   DoneHandler on_done_;
   RelayResult result_;

@@ -44,6 +44,20 @@ else
   failed=$((failed + 1))
 fi
 
+echo "== observability: real Prometheus scraping wsgate"
+if tests/observability/prometheus_test.sh build/gateway/wsgate build/tools/wsgate-echo; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+
+echo "== observability: status page in headless Chromium"
+if tests/observability/status_page.sh build/gateway/wsgate build/tools/wsgate-echo; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+
 echo "== build (ASan+UBSan)"
 tools/build.sh asan
 echo "== tests (ASan+UBSan)"

@@ -140,6 +140,33 @@ TEST_P(GatewayH2Lifecycle, SigtermSendsGoawayAndClose1001OnEveryStreamThenExits0
   EXPECT_TRUE(client.wait_connection_closed(2s));
 }
 
+TEST_P(GatewayH2Lifecycle, StreamEndedByTheCloseTimerIsFreedAndTheExitIsClean) {
+  start("limits:\n  close_timeout: 300ms\n");
+  H2Client client;
+  ASSERT_TRUE(connect(client));
+  // The backend closes; the client never answers: the relay's close timer ends the stream.
+  const std::int32_t silent = open_echo(client, "/echo?close_after_ms=10");
+  ASSERT_GT(silent, 0);
+  const auto backend_close = client.expect_close(silent, 3s);
+  ASSERT_TRUE(backend_close) << client.last_error();
+  ASSERT_TRUE(client.run_until(
+      [&] { return client.stream_closed(silent) || client.stream_ended_by_peer(silent); }, 3s))
+      << "the close timer did not end the stream: " << client.last_error();
+  const std::int32_t live = open_echo(client);
+  ASSERT_GT(live, 0);
+  ASSERT_TRUE(echo_once(client, live, "after the close timer"));
+  ASSERT_TRUE(client.close_and_wait(live, 1000)) << client.last_error();
+  client.end_stream(live);
+  client.run_for(100ms);
+  ASSERT_TRUE(gateway().process().send_signal(SIGTERM));
+  const std::optional<int> status = gateway().process().wait_exit(5s);
+  ASSERT_TRUE(status);
+  // In a sanitizer build a leak makes the exit status non-zero and LeakSanitizer names it in the log.
+  EXPECT_EQ(*status, 0);
+  EXPECT_EQ(gateway().process().count_lines(std::regex("LeakSanitizer")), 0u)
+      << "a relay (and its stream channel) outlived the stream the close timer ended";
+}
+
 TEST_P(GatewayH2Lifecycle, SigtermWithAStalledStreamExitsAtTheDrainTimeout) {
   start();
   H2Client client;
@@ -165,6 +192,8 @@ TEST_P(GatewayH2Lifecycle, SigtermWithAStalledStreamExitsAtTheDrainTimeout) {
   EXPECT_EQ(*status, 0);
   std::printf("  wsgate exited %lld ms after SIGTERM (drain_timeout 3 s)\n", ms_since(signalled));
   EXPECT_LT(Clock::now() - signalled, 5s);
+  EXPECT_EQ(gateway().process().count_lines(std::regex("LeakSanitizer")), 0u)
+      << "the streams closed at the drain timeout were not freed";
 }
 
 TEST_P(GatewayH2Lifecycle, RapidResetIsCutOffAndAFreshConnectionWorks) {

@@ -12,6 +12,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -175,6 +176,37 @@ TEST_P(GatewayH2Streams, ResetOfOneStreamLeavesTheOthersIntact) {
   }
   ASSERT_TRUE(still_usable(client, "RST_STREAM"));
   EXPECT_FALSE(client.goaway_received()) << "GOAWAY after a single RST_STREAM";
+}
+
+TEST_P(GatewayH2Streams, ResetOfAStreamStalledBothWaysReleasesItsBackendAtOnce) {
+  start("limits:\n  close_timeout: 2s\n");
+  H2Client client;
+  ASSERT_TRUE(connect(client));
+  const std::optional<std::size_t> fds_idle = gateway().process().open_fd_count();
+  // Toward the client: a flood nobody reads, so the gateway's write to the stream is pending.
+  // Toward the backend: the start of a 64 MiB frame the backend does not read (it is busy
+  // flooding), so the gateway is inside a frame with its buffer full and no read pending.
+  const std::int32_t id = client.open_websocket("/echo?flood=33554432");
+  ASSERT_GT(id, 0) << client.last_error();
+  client.pause(id);
+  ASSERT_TRUE(client.wait_response(id)) << client.last_error();
+  const std::string frame = WsClient::build_frame(0x2, binary_payload(64 << 20, 1));
+  client.queue_data(id, frame);
+  client.run_for(500ms);
+  ASSERT_GT(client.unsent_bytes(id), 0u) << "the upload did not stall";
+  const auto reset_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(client.reset(id, h2::ErrorCode::kCancel));
+  ASSERT_TRUE(client.flush(0));
+  // The backend connection goes at once: there is no one left to finish a close handshake with.
+  const bool released = wait_until([&] { return gateway().process().open_fd_count() == fds_idle; }, 5s);
+  const auto released_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - reset_at)
+          .count();
+  std::printf("  backend connection released %lld ms after RST_STREAM\n",
+              static_cast<long long>(released_ms));
+  EXPECT_TRUE(released) << "backend connection of the reset stream still open after 5 s";
+  EXPECT_LT(released_ms, 1000) << "released only by the relay's close timer (limits.close_timeout: 2s)";
+  ASSERT_TRUE(still_usable(client, "a reset stalled stream"));
 }
 
 TEST_P(GatewayH2Streams, BackendCloseAndBackendDropReachOnlyTheirOwnStream) {

@@ -784,9 +784,11 @@ TEST_F(GatewayMetrics, ExactCountsForH1AndH2WebSockets) {
   EXPECT_EQ(s.sum("wsgate_websocket_closes_total"), 4) << "no other close series";
   EXPECT_EQ(s.sum("wsgate_websocket_closes_total", L({{"initiator", "gateway"}})), 0);
 
-  // The h2 connection ends: its open streams close (initiator client or gateway, code 1001/1006:
-  // not pinned down here), the connection gauges go to 0 and h2_streams_per_connection observes 1
-  // connection.
+  // Everything closes cleanly (client, 1000): the gauges return to 0 and the h2 connection, once
+  // gone, is observed in h2_streams_per_connection.
+  // (A client connection that drops with streams still open is GatewayMetrics.H2ConnectionLoss...)
+  ASSERT_TRUE(close_h2(h2, streams[2], 1000));
+  ASSERT_TRUE(close_h2(h2, streams[3], 1000));
   h2.transport().disconnect();
   for (std::size_t i = 1; i < h1.size(); ++i) ASSERT_TRUE(close_h1(h1[i], 1000));
   Expectations phase3 = {
@@ -794,14 +796,14 @@ TEST_F(GatewayMetrics, ExactCountsForH1AndH2WebSockets) {
       {{"wsgate_websocket_streams_active", L({{"route", "echo"}, {"protocol", "h2"}})}, 0},
       {{"wsgate_downstream_connections_active", L({{"listener", "main"}, {"protocol", "h1"}})}, 0},
       {{"wsgate_downstream_connections_active", L({{"listener", "main"}, {"protocol", "h2"}})}, 0},
-      {{"wsgate_websocket_closes_total", L({{"route", "echo"}, {"initiator", "client"}, {"code", "1000"}})}, 6},
+      {{"wsgate_websocket_closes_total", L({{"route", "echo"}, {"initiator", "client"}, {"code", "1000"}})}, 8},
       {{"wsgate_h2_streams_per_connection_count", {}}, 1},
   };
   ASSERT_TRUE(settle(admin_, phase3, s));
   // 4 WebSockets, plus the refused 404 stream if every request stream counts.
   const double h2_streams = s.value("wsgate_h2_streams_per_connection_sum").value_or(-1);
   EXPECT_TRUE(h2_streams == 4 || h2_streams == 5) << h2_streams;
-  EXPECT_EQ(s.sum("wsgate_websocket_closes_total"), 10);
+  EXPECT_EQ(s.sum("wsgate_websocket_closes_total"), 10) << "no other close series";
   EXPECT_EQ(s.value("wsgate_websocket_duration_seconds_count", L({{"route", "echo"}})), 10);
   EXPECT_EQ(gateway_->stop(), 0);
 }
@@ -1075,31 +1077,107 @@ TEST_F(GatewayMetrics, AccessLogHasOneJsonLinePerWebSocketAndRefusal) {
                      s));
 }
 
+
+// A client connection that drops without any close frame ends its WebSockets: they are counted closed
+// (1006, "no close frame at all"; the client went away first), the gauges return to 0, and each gets
+// its access-log line. h1 is the control; over h2c the same must hold for every stream of the lost
+// connection.
+// Fails as of this writing: H2Session::connection_lost() closes the client transport and waits for
+// the relays to end, but only in-flight Asio handlers hold the session strongly (the worker registry,
+// the stream channels and the relays' completion callbacks all hold weak_ptrs), so the session is
+// destroyed before the relays finish: finish() never runs (no connection_closed, no
+// h2_streams_per_connection), and each relay's callback finds the weak_ptr expired, so
+// StreamObserver::ended() never runs (no stream_closed / close, no access-log line).
+TEST_F(GatewayMetrics, DroppedClientConnectionsEndTheirStreamsInMetricsAndLog) {
+  TempDir dir("wsgate-it-accesslog");
+  const std::filesystem::path log_path = dir.path() / "access.log";
+  ASSERT_NO_FATAL_FAILURE(start(log_path.string()));
+  Flow flow;
+
+  // h1: drop the TCP connection with the WebSocket open.
+  {
+    WsClient client;
+    ASSERT_TRUE(open_h1(client));
+    ASSERT_TRUE(echo_h1(client, "about to vanish", flow));
+    client.disconnect();
+  }
+  Scrape s;
+  EXPECT_TRUE(settle(admin_,
+                     {{{"wsgate_websocket_streams_active", L({{"route", "echo"}, {"protocol", "h1"}})}, 0},
+                      {{"wsgate_downstream_connections_active", L({{"listener", "main"}, {"protocol", "h1"}})}, 0},
+                      {{"wsgate_websocket_closes_total", L({{"route", "echo"}, {"initiator", "client"}, {"code", "1006"}})}, 1}},
+                     s));
+  EXPECT_EQ(wait_for_log_lines(log_path, 1).size(), 1u) << "h1: one access-log line";
+
+  // h2c: two streams on one connection, then the connection drops.
+  H2Client h2;
+  ASSERT_TRUE(h2.connect("127.0.0.1", port_, false)) << h2.last_error();
+  const std::int32_t a = open_h2(h2);
+  const std::int32_t b = open_h2(h2);
+  ASSERT_GT(a, 0);
+  ASSERT_GT(b, 0);
+  ASSERT_TRUE(echo_h2(h2, a, "stream a", flow));
+  ASSERT_TRUE(echo_h2(h2, b, "stream b", flow));
+  ASSERT_TRUE(settle(admin_,
+                     {{{"wsgate_websocket_streams_active", L({{"route", "echo"}, {"protocol", "h2"}})}, 2},
+                      {{"wsgate_downstream_connections_active", L({{"listener", "main"}, {"protocol", "h2"}})}, 1}},
+                     s));
+  h2.transport().disconnect();
+  EXPECT_TRUE(settle(admin_,
+                     {{{"wsgate_websocket_streams_active", L({{"route", "echo"}, {"protocol", "h2"}})}, 0},
+                      {{"wsgate_downstream_connections_active", L({{"listener", "main"}, {"protocol", "h2"}})}, 0},
+                      {{"wsgate_websocket_closes_total", L({{"route", "echo"}, {"initiator", "client"}, {"code", "1006"}})}, 3},
+                      {{"wsgate_websocket_duration_seconds_count", L({{"route", "echo"}})}, 3},
+                      {{"wsgate_h2_streams_per_connection_count", {}}, 1}},
+                     s))
+      << "the WebSockets of a lost h2 connection must be counted closed";
+  const HttpResponse json = http_get(admin_, "/status.json");
+  Json doc;
+  ASSERT_TRUE(parse_json(json.body, doc));
+  EXPECT_EQ(doc["open_websockets"].number, 0) << json.body;
+  EXPECT_EQ(doc["open_connections"].number, 0) << json.body;
+  EXPECT_EQ(wait_for_log_lines(log_path, 3).size(), 3u) << "h2: one access-log line per stream";
+}
+
+
+// Clients that send a handshake and reset the connection at once: the gateway may find out only when
+// it writes the 101. Whatever happens to those, no WebSocket stays counted open, the gauges are
+// not skewed (closed never counted without an open), and a later WebSocket counts as 1.
+// Fails as of this writing: when writing the 101 fails (H1Session::start_relay, the client reset the
+// connection while the backend handshake ran), relay_->abort() runs the relay's completion, which
+// calls StreamObserver::ended(): stream_closed() and close() are counted for a WebSocket that was
+// never counted open (upgraded() runs only after a successful write; no handshake is counted either,
+// and the access-log line says status 0). streams_active = opened - closed is clamped at 0, so from
+// then on it under-counts: one open WebSocket shows as 0.
+TEST_F(GatewayMetrics, HandshakesAbortedByTheClientLeaveTheGaugesExact) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  for (int i = 0; i < 40; ++i) {
+    WsClient client;
+    ASSERT_TRUE(connect_client(client, port_, ClientTransport::kPlain));
+    ASSERT_FALSE(client.send_handshake_request("/echo").empty()) << client.last_error();
+    std::this_thread::sleep_for(std::chrono::microseconds(100 * (i % 20)));
+    client.abort();
+  }
+  Scrape s;
+  ASSERT_TRUE(settle(admin_,
+                     {{{"wsgate_downstream_connections_active", L({{"listener", "main"}, {"protocol", "h1"}})}, 0}},
+                     s));
+  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(scrape(admin_, s));
+  const double opened = s.sum("wsgate_websocket_streams_total", L({{"route", "echo"}}));
+  const double closed = s.sum("wsgate_websocket_closes_total", L({{"route", "echo"}}));
+  const double upgraded = s.sum("wsgate_websocket_handshakes_total", L({{"route", "echo"}, {"code", "101"}}));
+  const double durations = s.value("wsgate_websocket_duration_seconds_count", L({{"route", "echo"}})).value_or(-1);
+  std::printf("  40 aborted handshakes: %.0f upgraded, %.0f closes, %.0f durations\n", opened, closed, durations);
+  EXPECT_EQ(opened, upgraded);
+  EXPECT_EQ(closed, opened) << "every WebSocket counted closed was counted open, and the other way round";
+  EXPECT_EQ(durations, opened);
+
+  WsClient client;
+  ASSERT_TRUE(open_h1(client));
+  EXPECT_TRUE(settle(admin_, {{{"wsgate_websocket_streams_active", L({{"route", "echo"}, {"protocol", "h1"}})}, 1}}, s));
+}
+
 }  // namespace
 }  // namespace wsgate::test
 
-namespace wsgate::test {
-namespace {
-TEST_F(GatewayMetrics, DebugH2Disconnect) {
-  ASSERT_NO_FATAL_FAILURE(start());
-  H2Client h2;
-  ASSERT_TRUE(h2.connect("127.0.0.1", port_, false)) << h2.last_error();
-  const std::int32_t s1 = open_h2(h2);
-  Flow flow;
-  ASSERT_TRUE(echo_h2(h2, s1, "x", flow));
-  std::system(("ss -tnp | grep " + std::to_string(port_)).c_str());
-  h2.transport().disconnect();
-  for (int i = 0; i < 12; ++i) {
-    Scrape s;
-    ASSERT_TRUE(scrape(admin_, s));
-    std::printf("t=%d active h2 streams %.0f conns %.0f closes %.0f\n", i, 
-      s.sum("wsgate_websocket_streams_active", L({{"protocol","h2"}})),
-      s.sum("wsgate_downstream_connections_active", L({{"protocol","h2"}})),
-      s.sum("wsgate_websocket_closes_total"));
-    if (i == 1) std::system(("ss -tnp | grep -E '" + std::to_string(port_) + "|" + std::to_string(echo_->port()) + "'").c_str());
-    std::this_thread::sleep_for(1s);
-  }
-  std::system(("ss -tnp | grep -E '" + std::to_string(port_) + "|" + std::to_string(echo_->port()) + "'").c_str());
-}
-}
-}
