@@ -46,7 +46,7 @@ FlowDirection flow_of(Side from) {
 Relay::Relay(boost::asio::any_io_executor executor, std::shared_ptr<Channel> client,
              std::shared_ptr<Channel> backend, RelayOptions options, DoneHandler on_done)
     : executor_(std::move(executor)),
-      options_(std::move(options)),
+      options_(options),
       close_timer_(executor_),
       stall_timer_(executor_),
       on_done_(std::move(on_done)),
@@ -64,7 +64,7 @@ Relay::Relay(boost::asio::any_io_executor executor, std::shared_ptr<Channel> cli
 
 Relay::~Relay() = default;
 
-void Relay::start(std::vector<std::uint8_t> client_pending, std::vector<std::uint8_t> backend_pending) {
+void Relay::start(const std::vector<std::uint8_t>& client_pending, const std::vector<std::uint8_t>& backend_pending) {
   auto preload = [this](Direction& d, const std::vector<std::uint8_t>& bytes) {
     if (bytes.empty()) return;
     std::size_t capacity = std::max(options_.buffer_bytes, bytes.size());

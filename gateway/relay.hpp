@@ -59,7 +59,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
 
   // `client_pending`: client bytes read after its request head (sent to the
   // backend first); `backend_pending`: backend bytes read after its 101 head.
-  void start(std::vector<std::uint8_t> client_pending, std::vector<std::uint8_t> backend_pending);
+  void start(const std::vector<std::uint8_t>& client_pending, const std::vector<std::uint8_t>& backend_pending);
 
   // Graceful drain: close 1001 "going away" to both sides at frame boundaries.
   void go_away();
