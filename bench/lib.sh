@@ -27,7 +27,7 @@ stop_pid() {  # stop_pid PID: SIGTERM, then SIGKILL after 5 s; only PIDs we star
   [[ -n $pid ]] || return 0
   kill -TERM "$pid" 2>/dev/null || return 0
   for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
     sleep 0.1
   done
   kill -KILL "$pid" 2>/dev/null

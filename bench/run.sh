@@ -141,6 +141,8 @@ PY
 for entry in "${TARGETS[@]}"; do
   target=${entry%%|*}
   protocols=${entry#*|}
+  # BENCH_TARGETS="wsgate nginx" runs only those targets.
+  [[ -z ${BENCH_TARGETS:-} || " $BENCH_TARGETS " == *" $target "* ]] || continue
   echo "== $target"
   for scenario_entry in "${SCENARIOS[@]}"; do
     IFS='|' read -r scenario mode args <<<"$scenario_entry"

@@ -21,16 +21,6 @@ namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::chrono::seconds kLinger{2};
 
-std::string client_ip(Transport& transport) {
-  ErrorCode ec;
-  auto endpoint = transport.socket().remote_endpoint(ec);
-  if (ec) return "unknown";
-  auto address = endpoint.address();
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6()).to_string();
-  }
-  return address.to_string();
-}
 
 }  // namespace
 
@@ -198,7 +188,7 @@ void H1Session::on_head() {
   client_request_.host = std::string(host);
   client_request_.target = request_.target;
   client_request_.headers = request_.headers;
-  client_request_.client_ip = client_ip(*client_);
+  client_request_.client_ip = client_->client_ip();
   client_request_.tls = client_->is_tls();
   h1::RequestHead up = build_upstream_request(*route_, client_request_);
 
@@ -272,6 +262,10 @@ void H1Session::start_relay(UpstreamOutcome outcome) {
   // end counts it closed, so open minus closed stays exact.
   upgraded_ = true;
   observer_.upgraded(101);
+  // The head is read: an open WebSocket keeps no read buffer here (the relay
+  // allocates its own only while bytes are in flight).
+  read_buffer_.clear();
+  read_buffer_.shrink_to_fit();
   auto backend_pending = std::move(outcome.pending);
   client_->async_write({reinterpret_cast<const std::uint8_t*>(response_bytes_.data()), response_bytes_.size()},
                        [self, backend_pending = std::move(backend_pending)](const ErrorCode& ec) mutable {

@@ -18,16 +18,6 @@ namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kWriteChunk = 64 * 1024;  // frames of many streams coalesced per socket write
 
-std::string client_ip_of(Transport& transport) {
-  ErrorCode ec;
-  auto endpoint = transport.socket().remote_endpoint(ec);
-  if (ec) return "unknown";
-  auto address = endpoint.address();
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6()).to_string();
-  }
-  return address.to_string();
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -59,7 +49,7 @@ H2Session::H2Session(Worker& worker, ListenerRuntime& listener, std::shared_ptr<
       client_(std::move(client)),
       initial_(std::move(initial)) {
   listener_.connections.fetch_add(1, std::memory_order_relaxed);
-  client_ip_ = client_ip_of(*client_);
+  client_ip_ = client_->client_ip();
 }
 
 H2Session::~H2Session() { listener_.connections.fetch_sub(1, std::memory_order_relaxed); }

@@ -1,6 +1,7 @@
 // Plain and TLS transports; see transport.hpp.
 #include "gateway/transport.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
@@ -152,5 +153,16 @@ void Transport::abort() {
 }
 
 std::string Transport::remote_address() const { return remote_; }
+
+std::string Transport::client_ip() const {
+  ErrorCode ec;
+  auto endpoint = socket_.remote_endpoint(ec);
+  if (ec) return "unknown";
+  auto address = endpoint.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  return address.to_string();
+}
 
 }  // namespace wsgate::gw

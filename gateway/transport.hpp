@@ -40,6 +40,8 @@ class Transport final : public Channel, public std::enable_shared_from_this<Tran
   void close() override;
   void abort() override;
   std::string remote_address() const override;
+  // The peer's IP address as text, IPv4-mapped IPv6 shown as IPv4 ("unknown" if gone).
+  std::string client_ip() const;
 
  private:
   using TlsStream = asio::ssl::stream<tcp::socket&>;

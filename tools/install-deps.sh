@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages wsgate needs to build, run and test, if any is missing.
-# Usage: tools/install-deps.sh   (root, or a user with sudo)
+# Usage: tools/install-deps.sh   (root, or a user with sudo); WSGATE_DEPS=build for build-only packages
 set -euo pipefail
 
 packages=(
@@ -10,11 +10,18 @@ packages=(
   openssl python3 python3-websockets procps curl
   chromium prometheus
 )
-# Node.js and npm (the browser tests' playwright-core): Debian's packages, unless a
-# node/npm is already on the machine (e.g. NodeSource's nodejs, which bundles npm and
-# conflicts with Debian's npm).
-command -v node >/dev/null 2>&1 || packages+=(nodejs)
-command -v npm >/dev/null 2>&1 || packages+=(npm)
+if [[ ${WSGATE_DEPS:-all} == build ]]; then
+  # Only what building needs (the container image's build stage); GoogleTest stays
+  # because the build configures the tests.
+  packages=(build-essential cmake ninja-build pkg-config libboost1.81-dev libnghttp2-dev libssl-dev zlib1g-dev
+            libyaml-cpp-dev prometheus-cpp-dev libgtest-dev)
+else
+  # Node.js and npm (the browser tests' playwright-core): Debian's packages, unless a
+  # node/npm is already on the machine (e.g. NodeSource's nodejs, which bundles npm and
+  # conflicts with Debian's npm).
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -58,6 +58,13 @@ else
   failed=$((failed + 1))
 fi
 
+echo "== deploy: manifests, unit file, compose, Dockerfile"
+if tests/deploy/check.sh build/gateway/wsgate; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+
 echo "== build (ASan+UBSan)"
 tools/build.sh asan
 echo "== tests (ASan+UBSan)"

@@ -21,7 +21,7 @@ import yaml
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEPLOY = os.path.join(ROOT, "deploy")
 K8S = os.path.join(DEPLOY, "k8s")
-WSGATE = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "gateway", "wsgate")
+WSGATE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "gateway", "wsgate"))
 
 passed = 0
 failed = 0
