@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libnghttp2-dev libssl-dev zlib1g-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev
   clang libclang-rt-14-dev clang-format
   openssl python3 python3-websockets procps curl
-  chromium prometheus
+  chromium prometheus python3-yaml kubectl
 )
 if [[ ${WSGATE_DEPS:-all} == build ]]; then
   # Only what building needs (the container image's build stage); GoogleTest stays
