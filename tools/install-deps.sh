@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libnghttp2-dev libssl-dev zlib1g-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev
   clang libclang-rt-14-dev clang-format
   openssl python3 python3-websockets procps curl
-  chromium prometheus python3-yaml kubectl
+  chromium prometheus python3-yaml
 )
 if [[ ${WSGATE_DEPS:-all} == build ]]; then
   # Only what building needs (the container image's build stage); GoogleTest stays
@@ -21,6 +21,9 @@ else
   # conflicts with Debian's npm).
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
+  # kubectl (the deploy checks render the Kustomize overlay): Debian's kubernetes-client
+  # unless some kubectl is already installed.
+  command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 fi
 
 missing=()
