@@ -1,5 +1,5 @@
 # Grouped bars: each target's headline rate relative to wsgate, per scenario (bench/run.sh).
-# gnuplot -e "datafile='X.dat'; outfile='X.png'" bench/chart.gp
+# gnuplot -e "datafile='X.dat'; outfile='X.png'; ncols=N" bench/chart.gp  (N: columns incl. the scenario)
 set terminal pngcairo size 1400,600 noenhanced font ",10"
 set output outfile
 set title "Headline rate relative to wsgate (1.0 = wsgate; higher is better)"
@@ -12,6 +12,4 @@ set xtics rotate by -30 scale 0
 set ylabel "ratio to wsgate"
 set grid ytics
 set yrange [0:*]
-stats datafile skip 1 nooutput
-ncols = STATS_columns
 plot for [i=2:ncols] datafile using i:xtic(1) title columnheader(i)

@@ -42,7 +42,7 @@ NOFILE=$(ulimit -n)
 date_tag=$(date +%F)
 mkdir -p bench/results
 RAW=bench/results/$date_tag.jsonl
-: >"$RAW"
+[[ -n ${BENCH_TARGETS:-} ]] || : >"$RAW"  # a BENCH_TARGETS re-run adds to the day's runs
 work=$(mktemp -d)
 trap 'stop_all; rm -rf "$work"' EXIT
 PROXY_CPU=0
@@ -164,5 +164,6 @@ done
 
 python3 bench/report.py "$RAW" "bench/results/$date_tag.md" "bench/results/$date_tag.dat" \
   "cpu: proxy on CPU $PROXY_CPU, load generator + echo backend on CPU $LOAD_CPU; runs per cell: $RUNS; warm-up ${WARMUP}s, measured ${DURATION}s$( ((quick)) && echo ' (quick mode)')"
-gnuplot -e "datafile='bench/results/$date_tag.dat'; outfile='bench/results/$date_tag.png'" bench/chart.gp
+ncols=$(head -1 "bench/results/$date_tag.dat" | wc -w)
+gnuplot -e "datafile='bench/results/$date_tag.dat'; outfile='bench/results/$date_tag.png'; ncols=$ncols" bench/chart.gp
 echo "run.sh: wrote bench/results/$date_tag.md and bench/results/$date_tag.png"

@@ -15,10 +15,15 @@ std::string format_endpoint(const tcp::socket& socket) {
   ErrorCode ec;
   auto endpoint = socket.remote_endpoint(ec);
   if (ec) return "-";
-  if (endpoint.address().is_v6()) {
-    return "[" + endpoint.address().to_string() + "]:" + std::to_string(endpoint.port());
-  }
-  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  // Built with append: GCC 12 at -O3 reports a false -Wrestrict on "[" + s + "]:".
+  std::string text;
+  const bool v6 = endpoint.address().is_v6();
+  if (v6) text.push_back('[');
+  text.append(endpoint.address().to_string());
+  if (v6) text.push_back(']');
+  text.push_back(':');
+  text.append(std::to_string(endpoint.port()));
+  return text;
 }
 }  // namespace
 

@@ -37,6 +37,13 @@ tools/build.sh release
 echo "== tests (release)"
 run_ctest build
 
+echo "== bench smoke (the load generator and harness work; no performance assertions)"
+if bench/smoke.sh; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+
 echo "== browser (headless Chromium through wsgate over TLS + HTTP/2)"
 if tests/browser/run.sh build/gateway/wsgate build/tools/wsgate-echo; then
   passed=$((passed + 1))
