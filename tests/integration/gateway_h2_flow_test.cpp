@@ -109,8 +109,11 @@ TEST_P(GatewayH2Flow, StalledUploadDoesNotBlockAnotherStream) {
   const std::size_t unsent = client.unsent_bytes(upload);
   std::printf("\n  upload: %zu of %zu bytes still unsent (%zu after 500 ms), %zu echoed bytes held unread\n",
               unsent, 64 * (kMiB + 14), unsent_at_stall, client.received_bytes(upload));
-  // Backpressure reached the uploader: most of the 64 MiB is still with the client.
-  EXPECT_GT(unsent, 32 * kMiB);
+  // Backpressure reached the uploader: a good part of the 64 MiB is still with the client.
+  // What left it sits in kernel socket buffers on the backend path (the backend's receive
+  // buffer alone autotunes up to net.ipv4.tcp_rmem's maximum, 32 MiB here) plus at most a
+  // stream window and a relay buffer in the gateway.
+  EXPECT_GT(unsent, 16 * kMiB);
   EXPECT_LE(client.received_bytes(upload), 256u * 1024u);
 
   const std::optional<std::size_t> rss_after = gateway().process().rss_bytes();
