@@ -941,6 +941,39 @@ void Loader::check_cross_references() {
 // ---------------------------------------------------------------------------------------------
 // Entry points: never let an exception escape; every failure becomes a ConfigError.
 
+namespace {
+// The 1-based line of a "---" (or content after a "...") that starts a second
+// YAML document, if any: a document marker seen after content or after "...".
+std::optional<int> second_document_line(std::string_view text) {
+  bool content = false;
+  bool ended = false;
+  int line_number = 0;
+  while (!text.empty()) {
+    ++line_number;
+    std::size_t eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const bool start_marker = line.starts_with("---") && (line.size() == 3 || line[3] == ' ' || line[3] == '\t');
+    const bool end_marker = line.starts_with("...") && (line.size() == 3 || line[3] == ' ' || line[3] == '\t');
+    if (start_marker) {
+      if (content || ended) return line_number;
+      content = line.find_first_not_of(" \t", 3) != std::string_view::npos;  // "--- value"
+      continue;
+    }
+    if (end_marker) {
+      ended = true;
+      continue;
+    }
+    std::size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos || line[first] == '#' || (line[first] == '%' && !content)) continue;
+    if (ended) return line_number;
+    content = true;
+  }
+  return std::nullopt;
+}
+}  // namespace
+
 ConfigLoadResult load_config_string(std::string_view yaml_text, std::string source_name) {
   const std::string file = std::move(source_name);
   ConfigLoadResult result;
@@ -948,21 +981,24 @@ ConfigLoadResult load_config_string(std::string_view yaml_text, std::string sour
   try {
     auto config = std::make_shared<Config>();
     config->source_name = file;
-    std::vector<YAML::Node> documents;
+    // One document only. YAML::LoadAll is not used: on some malformed inputs
+    // (",\x1c", found by the fuzzer) yaml-cpp 0.7 yields empty documents without
+    // end and memory grows until the process dies. The first document is parsed
+    // with YAML::Load; a document marker after content means a second one.
+    if (auto second = second_document_line(yaml_text)) {
+      result.errors.push_back({"", "expected one YAML document; a second one starts here", file, SourceMark{*second, 1}});
+      return result;
+    }
+    YAML::Node document;
     try {
-      documents = YAML::LoadAll(std::string(yaml_text));
+      document = YAML::Load(std::string(yaml_text));
     } catch (const YAML::Exception& e) {
       result.errors.push_back({"", "YAML syntax error: " + e.msg, file, to_source_mark(e.mark)});
       return result;
     }
-    if (documents.size() > 1) {
-      result.errors.push_back({"", "expected one YAML document, found " + std::to_string(documents.size()),
-                               file, to_source_mark(documents[1].Mark())});
-      return result;
-    }
     Loader loader(*config, result.errors);
     try {
-      loader.load(documents.empty() ? YAML::Node() : documents.front());
+      loader.load(document);
     } catch (const LoadStopped&) {
       stopped = true;  // the reason is already the last error
     }

@@ -13,8 +13,10 @@ for t in "${targets[@]}"; do
   extra=()
   [[ -d $seeds ]] && extra+=("$seeds")
   echo "fuzz: $t for ${seconds}s"
-  build-fuzz/tests/fuzz/$t -max_total_time="$seconds" -print_final_stats=0 -artifact_prefix=build-fuzz/ \
-    "$corpus" "${extra[@]}" 2>build-fuzz/$t.log || { tail -50 build-fuzz/$t.log; echo "fuzz: $t FAILED"; exit 1; }
+  # A hard bound as well: a fuzzer stuck in its own error handling must not hang CI.
+  timeout -s KILL $((seconds + 90)) build-fuzz/tests/fuzz/$t -max_total_time="$seconds" -rss_limit_mb=2048 \
+    -print_final_stats=0 -artifact_prefix=build-fuzz/ "$corpus" "${extra[@]}" 2>build-fuzz/$t.log ||
+    { tail -50 build-fuzz/$t.log; echo "fuzz: $t FAILED"; exit 1; }
   grep -E "^#[0-9]+.*DONE" build-fuzz/$t.log | tail -1 || true
 done
 echo "fuzz: all targets ran clean"

@@ -456,7 +456,7 @@ backends: [{name: b, endpoints: ["127.0.0.1:1"]}]
         ErrorCase{"TopLevelList", "- a\n", {"expected a map (wsgate.yaml:1:1)"}},
         ErrorCase{"TwoDocuments",
                   std::string(kMinimal) + "---\nworkers: 1\n",
-                  {"expected one YAML document, found 2 (wsgate.yaml:11:1)"}},
+                  {"expected one YAML document; a second one starts here (wsgate.yaml:10:1)"}},
         ErrorCase{"ListenerRequiredKeys",
                   R"(listeners:
   - protocols: [http/1.1]
