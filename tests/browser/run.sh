@@ -33,41 +33,15 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wsgate-browser.XXXXXX")
 pids=()
+source "$repo/tests/lib/processes.sh"
 cleanup() {
-  local pid
-  # Playwright ends Chromium when node exits or is signalled; should node have been killed
-  # outright, end what still runs with this test's own profile (Chromium leads its own group).
-  local proc
-  for proc in /proc/[0-9]*; do
-    grep -qzF -- "--user-data-dir=$tmp/profile" "$proc/cmdline" 2>/dev/null || continue
-    pid=${proc#/proc/}
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  kill_chromium_profile "$tmp/profile"
+  stop_pids
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'echo "browser: interrupted" >&2; echo "browser: 0 passed, 1 failed"; exit 1' INT TERM
 
-# wait_for_line FILE REGEX PID: prints the first capture group of the first matching line.
-wait_for_line() {
-  local file=$1 regex=$2 pid=$3 line
-  for _ in $(seq $((kStartSeconds * 10))); do
-    line=$(grep -Eo -m1 "$regex" "$file" 2>/dev/null || true)
-    if [[ -n "$line" ]]; then
-      [[ "$line" =~ $regex ]] && echo "${BASH_REMATCH[1]}"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
 
 "$repo/tools/gen-cert.sh" "$tmp/tls" >/dev/null
 

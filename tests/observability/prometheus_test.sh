@@ -40,14 +40,9 @@ setup_failed() {
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wsgate-prom.XXXXXX")
 pids=()
+source "$repo/tests/lib/processes.sh"
 cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_pids
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -77,20 +72,6 @@ fi
 command -v curl >/dev/null || setup_failed "curl not found"
 "$python" -c 'import websockets' 2>/dev/null || setup_failed "python3 websockets missing (apt-get install -y python3-websockets)"
 
-# wait_for_line FILE REGEX PID: prints the first capture group of the first matching line.
-wait_for_line() {
-  local file=$1 regex=$2 pid=$3 line
-  for _ in $(seq $((kStartSeconds * 10))); do
-    line=$(grep -Eo -m1 "$regex" "$file" 2>/dev/null || true)
-    if [[ -n "$line" ]]; then
-      [[ "$line" =~ $regex ]] && echo "${BASH_REMATCH[1]}"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
 
 free_port() {
   "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'

@@ -34,21 +34,10 @@ setup_failed() {
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wsgate-status.XXXXXX")
 pids=()
+source "$repo/tests/lib/processes.sh"
 cleanup() {
-  local pid proc
-  # Playwright ends Chromium when node exits; should node have been killed outright, end what
-  # still runs with this test's own profile (Chromium leads its own process group).
-  for proc in /proc/[0-9]*; do
-    grep -qzF -- "--user-data-dir=$tmp/profile" "$proc/cmdline" 2>/dev/null || continue
-    pid=${proc#/proc/}
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  kill_chromium_profile "$tmp/profile"
+  stop_pids
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -65,20 +54,6 @@ if [[ ! -d "$browser_dir/node_modules/playwright-core" ]]; then
   timeout 180 npm ci --prefix "$browser_dir" --no-audit --no-fund --loglevel=error || setup_failed "npm ci failed"
 fi
 
-# wait_for_line FILE REGEX PID: prints the first capture group of the first matching line.
-wait_for_line() {
-  local file=$1 regex=$2 pid=$3 line
-  for _ in $(seq $((kStartSeconds * 10))); do
-    line=$(grep -Eo -m1 "$regex" "$file" 2>/dev/null || true)
-    if [[ -n "$line" ]]; then
-      [[ "$line" =~ $regex ]] && echo "${BASH_REMATCH[1]}"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
 
 "$echo_bin" --listen 127.0.0.1:0 >"$tmp/echo.log" 2>&1 &
 pids+=($!)
