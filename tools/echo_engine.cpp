@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "ws/close.hpp"
+#include "ws/utf8.hpp"
 
 namespace wsgate::tools {
 
@@ -58,12 +59,22 @@ EchoEngine::Step EchoEngine::on_input(std::span<std::uint8_t> input) {
         if (is_continuation != in_message_) {
           return fail(used, is_continuation ? "continuation frame without a message" : "message interleaved");
         }
+        if (!is_continuation) {
+          message_is_text_ = header.opcode == static_cast<std::uint8_t>(ws::Opcode::kText);
+          utf8_.reset();
+        }
         in_message_ = !header.fin;
+        frame_fin_ = header.fin;
         frame_is_control_ = false;
         // RFC 6455 §7.1.2: after our close, data frames are read and dropped.
         frame_is_echoed_ = state_ == State::kOpen;
         if (!frame_is_echoed_) break;
         head_bytes_ = ws::write_frame_header(head_, header.fin, header.opcode, header.payload_length);
+        // RFC 6455 §8.1: a text message must end on a code point boundary.
+        // Nothing of this frame is out yet, so the close frame can go now.
+        if (header.payload_length == 0 && header.fin && message_is_text_ && !utf8_.complete()) {
+          return fail(used, "invalid UTF-8", ws::close_code::kInvalidPayload);
+        }
         if (header.payload_length == 0) {
           return {Action::kWrite, used, {std::span(head_).first(head_bytes_), {}}};
         }
@@ -90,6 +101,12 @@ EchoEngine::Step EchoEngine::on_input(std::span<std::uint8_t> input) {
         }
         if (!frame_is_echoed_ || chunk.empty()) break;
         ws::apply_mask(chunk, event.header.mask_key, event.payload_offset);
+        // Fail fast (RFC 6455 §8.1): check each chunk before it is echoed, so invalid text never
+        // leaves the server, and the message end must be a code point boundary.
+        if (message_is_text_ && (!utf8_.feed(chunk) ||
+                                 (frame_fin_ && frame_remaining_bytes_ == 0 && !utf8_.complete()))) {
+          return fail_invalid_utf8(used);
+        }
         Output output{{}, chunk};
         if (head_pending_) {
           head_pending_ = false;
@@ -135,13 +152,24 @@ std::optional<EchoEngine::Step> EchoEngine::on_control_frame_end(std::size_t con
   }
 }
 
-EchoEngine::Step EchoEngine::fail(std::size_t consumed, std::string_view reason) {
+EchoEngine::Step EchoEngine::fail(std::size_t consumed, std::string_view reason, std::uint16_t code) {
   if (state_ != State::kOpen) {
     state_ = State::kDone;
     return {Action::kClose, consumed, {}};
   }
   state_ = State::kDone;
-  return {Action::kWriteThenClose, consumed, close_output(ws::close_code::kProtocolError, reason)};
+  return {Action::kWriteThenClose, consumed, close_output(code, reason)};
+}
+
+EchoEngine::Step EchoEngine::fail_invalid_utf8(std::size_t consumed) {
+  if (head_pending_) {
+    head_pending_ = false;
+    return fail(consumed, "invalid UTF-8", ws::close_code::kInvalidPayload);
+  }
+  // RFC 6455 §7.1.7: fail the connection; the echoed frame's header promised more payload, so the
+  // only way out is closing TCP without a close frame.
+  state_ = State::kDone;
+  return {Action::kClose, consumed, {}};
 }
 
 bool EchoEngine::can_begin_close() const {

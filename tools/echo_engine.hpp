@@ -10,7 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include "ws/close.hpp"
 #include "ws/frame.hpp"
+#include "ws/utf8.hpp"
 
 namespace wsgate::tools {
 
@@ -71,13 +73,21 @@ class EchoEngine {
 
   // A control frame is complete: answer a ping, ignore a pong, answer or finish on a close.
   std::optional<Step> on_control_frame_end(std::size_t consumed);
-  // A protocol violation: close 1002 (RFC 6455 §7.4.1), or just close if a close was already sent.
-  Step fail(std::size_t consumed, std::string_view reason);
+  // A protocol violation: close `code` (1002 by default, RFC 6455 §7.4.1), or just close if a close
+  // was already sent.
+  Step fail(std::size_t consumed, std::string_view reason,
+            std::uint16_t code = ws::close_code::kProtocolError);
+  // Invalid UTF-8 in a text message (RFC 6455 §8.1): close 1007 if nothing of the current frame was
+  // sent yet, else close TCP (a close frame cannot go inside an echoed frame already under way).
+  Step fail_invalid_utf8(std::size_t consumed);
   Output close_output(std::optional<std::uint16_t> code, std::string_view reason);
 
   ws::FrameParser parser_;
   State state_ = State::kOpen;
   bool in_message_ = false;                  // a fragmented data message is open (RFC 6455 §5.4)
+  bool message_is_text_ = false;             // the current message is text: its payload is UTF-8 checked
+  bool frame_fin_ = false;                   // the frame being parsed ends its message
+  ws::Utf8Validator utf8_;                   // the text message so far, across frames and reads
   bool frame_is_control_ = false;            // the frame being parsed is a control frame
   bool frame_is_echoed_ = false;             // the frame being parsed is a data frame we echo
   std::uint64_t frame_remaining_bytes_ = 0;  // payload bytes of the current frame not yet seen

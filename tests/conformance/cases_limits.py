@@ -1,0 +1,216 @@
+"""The conformance cases 9.* (large messages and fragments, chopped writes, round trips) and
+12.*/13.* (permessage-deflate, RFC 7692), written from the Autobahn testsuite's case descriptions."""
+
+import random
+import time
+
+from cases import OK, FAILED, UNIMPLEMENTED, Case, case_class
+from wsclient import CLOSE_NORMAL, Deflate, build_frame, parse_deflate_answer, repeat_to
+
+
+# ---- 9.* limits and performance ----
+class SelfJudgingCase(Case):
+    """A case that sets its own behaviour when the echo comes back (Autobahn's 9.* and 12.*/13.*):
+    the events are not compared with expected lists; the closing behaviour is judged as usual."""
+
+    wait_s = 100
+
+    def on_open(self):
+        self.expected_close = {"closedByMe": True, "closeCode": [CLOSE_NORMAL], "requireClean": True}
+        self.started = time.monotonic()
+        self.start()
+        self.p.close_after(self.wait_s)
+
+    def judge(self, ok, result):
+        self.behavior = OK if ok else FAILED
+        self.result = result
+        self.p.send_close(CLOSE_NORMAL)
+
+    def on_connection_lost(self):
+        behavior, result = self.behavior, self.result
+        super().on_connection_lost()
+        self.behavior, self.result = behavior, result
+
+
+class BigMessageCase(SelfJudgingCase):
+    """Send one large message (maybe fragmented or chopped), expect it echoed in time."""
+
+    size = 0
+    binary = False
+    fragment_size = None
+    chopsize = None
+
+    def start(self):
+        self.result = "Did not receive the message within %d seconds." % self.wait_s
+        self.payload = repeat_to(b"\xfe" if self.binary else b"BAsd7&jh23", self.size)
+        if self.fragment_size:
+            self.p.send_message(self.payload, self.binary, self.fragment_size)
+        else:
+            self.p.send_frame(2 if self.binary else 1, self.payload, chopsize=self.chopsize)
+
+    def on_message(self, data, binary):
+        if binary != self.binary:
+            self.judge(False, "Expected a %s message, got %s." % (
+                "binary" if self.binary else "text", "binary" if binary else "text"))
+        elif data != self.payload:
+            self.judge(False, "Echoed message differs (length %d, expected %d)." % (len(data), len(self.payload)))
+        else:
+            self.judge(True, "Received the message of length %d in %.3f s." % (
+                len(data), time.monotonic() - self.started))
+
+
+class RoundTripCase(SelfJudgingCase):
+    """Send `count` messages one after another, each after the previous echo came back."""
+
+    size = 0
+    binary = False
+    count = 1000
+    wait_s = 60
+
+    def start(self):
+        self.done = 0
+        self.result = "Did not receive all %d messages within %d seconds." % (self.count, self.wait_s)
+        self.send_next()
+
+    def message(self, i):
+        return repeat_to(b"\xfe" if self.binary else b"*", self.size)
+
+    def send_next(self):
+        self.p.send_frame(2 if self.binary else 1, self.message(self.done))
+
+    def on_message(self, data, binary):
+        if data != self.message(self.done) or binary != self.binary:
+            return self.judge(False, "Echo %d differs." % self.done)
+        self.done += 1
+        if self.done < self.count:
+            return self.send_next()
+        self.judge(True, "%d round trips in %.3f s." % (self.count, time.monotonic() - self.started))
+
+
+def _add_limits():
+    KiB, MiB = 1024, 1024 * 1024
+    for group, binary in [(1, False), (2, True)]:
+        for i, size in enumerate([64 * KiB, 256 * KiB, MiB, 4 * MiB, 8 * MiB, 16 * MiB], start=1):
+            cid = "9.%d.%d" % (group, i)
+            case_class(cid, type("Case_" + cid.replace(".", "_"), (BigMessageCase,), {
+                "size": size, "binary": binary, "time_limit_s": 110,
+                "description": "Send %s message of %d octets." % ("binary" if binary else "text", size)}))
+    for group, binary in [(3, False), (4, True)]:
+        for i, frag in enumerate([64, 256, KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB, 4 * MiB], start=1):
+            cid = "9.%d.%d" % (group, i)
+            case_class(cid, type("Case_" + cid.replace(".", "_"), (BigMessageCase,), {
+                "size": 4 * MiB, "binary": binary, "fragment_size": frag, "time_limit_s": 110,
+                "description": "Send fragmented %s message of 4 MiB in frames of %d octets." % (
+                    "binary" if binary else "text", frag)}))
+    for group, binary in [(5, False), (6, True)]:
+        for i, chop in enumerate([64, 128, 256, 512, 1024, 2048], start=1):
+            cid = "9.%d.%d" % (group, i)
+            case_class(cid, type("Case_" + cid.replace(".", "_"), (BigMessageCase,), {
+                "size": MiB, "binary": binary, "chopsize": chop, "time_limit_s": 110,
+                "description": "Send %s message of 1 MiB in one frame, written in chops of %d octets." % (
+                    "binary" if binary else "text", chop)}))
+    for group, binary in [(7, False), (8, True)]:
+        for i, size in enumerate([0, 16, 64, 256, KiB, 4 * KiB], start=1):
+            cid = "9.%d.%d" % (group, i)
+            case_class(cid, type("Case_" + cid.replace(".", "_"), (RoundTripCase,), {
+                "size": size, "binary": binary, "time_limit_s": 70,
+                "description": "Send 1000 %s messages of %d octets, one round trip at a time." % (
+                    "binary" if binary else "text", size)}))
+
+
+_add_limits()
+
+
+# ---- 12.*, 13.* permessage-deflate (RFC 7692) ----
+class DeflateCase(RoundTripCase):
+    """Round trips with permessage-deflate (RFC 7692); UNIMPLEMENTED when the server declines it."""
+
+    corpus = "text"
+    wait_s = 30
+    unimplemented = False
+
+    def start(self):
+        params = parse_deflate_answer(self.p.extensions)
+        if params is None:
+            self.unimplemented = True
+            self.behavior = UNIMPLEMENTED
+            self.result = "The server does not implement permessage-deflate (offer declined)."
+            self.p.send_close(CLOSE_NORMAL)
+            return
+        self.deflate = Deflate("client_no_context_takeover" in params, "server_no_context_takeover" in params,
+                               int(params.get("client_max_window_bits") or 15),
+                               int(params.get("server_max_window_bits") or 15))
+        self.messages = deflate_corpus(self.corpus, self.size, self.count)
+        super().start()
+
+    def message(self, i):
+        return self.messages[i]
+
+    def send_next(self):
+        data = self.deflate.compress(self.message(self.done))
+        self.p.send_raw(build_frame(2 if self.binary else 1, data, rsv=4))
+
+    def on_connection_lost(self):
+        super().on_connection_lost()
+        if self.unimplemented:
+            self.behavior = UNIMPLEMENTED
+            self.behavior_close = OK
+
+
+def deflate_corpus(kind, size, count):
+    """Deterministic payloads standing in for Autobahn's corpus files (which are not here)."""
+    rng = random.Random(size * 7919 + count)
+    if kind in ("text", "json", "html"):
+        words = ["wsgate", "proxy", "frame", "message", "deflate", "stream", "close", "\u00e4\u00f6\u00fc",
+                 "{\"k\": 1}", "<p>", "</p>", "socket", "window", "buffer", "echo"]
+        out = []
+        for _ in range(count):
+            s = []
+            n = 0
+            while n < size:
+                w = rng.choice(words) + " "
+                s.append(w)
+                n += len(w.encode())
+            out.append("".join(s).encode()[:size].decode("utf-8", "ignore").encode())
+        return out
+    return [bytes(rng.getrandbits(8) if rng.random() < 0.3 else 0 for _ in range(size)) for _ in range(count)]
+
+
+def _add_deflate():
+    sizes = [(1000, 16), (1000, 64), (1000, 256), (1000, 1024), (1000, 4096), (1000, 8192), (1000, 16384),
+             (1000, 32768), (1000, 65536), (1000, 131072), (100, 16384 * 16), (100, 16384 * 32),
+             (100, 16384 * 64), (100, 16384 * 128), (10, 16384 * 256), (10, 16384 * 512), (10, 16384 * 1024),
+             (10, 16384 * 2048)]
+    # 12.*: the five corpora of Autobahn (JSON, picture, German text, HTML, PDF), default parameters.
+    corpora = [("json", False, "Large JSON data file (utf8-encoded)"), ("bin", True, "Lena Picture, Bitmap 512x512 bw"),
+               ("text", False, "Human readable text, Goethe's Faust I (German)"), ("html", False, "Large HTML file"),
+               ("bin", True, "A larger PDF (binary)")]
+    for g, (corpus, binary, title) in enumerate(corpora, start=1):
+        for i, (count, size) in enumerate(sizes, start=1):
+            cid = "12.%d.%d" % (g, i)
+            case_class(cid, type("Case_" + cid.replace(".", "_"), (DeflateCase,), {
+                "count": count, "size": size, "binary": binary, "corpus": corpus,
+                "offer_deflate": "permessage-deflate", "time_limit_s": 40,
+                "description": "permessage-deflate, %s: %d messages of %d octets, one round trip at a time." % (
+                    title, count, size)}))
+    # 13.*: parameter combinations of the offer, on random binary data.
+    offers = [
+        "permessage-deflate; client_no_context_takeover",
+        "permessage-deflate; client_no_context_takeover; client_max_window_bits=9",
+        "permessage-deflate; client_no_context_takeover; client_max_window_bits=15",
+        "permessage-deflate; client_max_window_bits",
+        "permessage-deflate; client_max_window_bits=9",
+        "permessage-deflate; client_max_window_bits=15",
+        "permessage-deflate; client_no_context_takeover; client_max_window_bits=9, "
+        "permessage-deflate; client_no_context_takeover; client_max_window_bits=15",
+    ]
+    for g, offer in enumerate(offers, start=1):
+        for i, (count, size) in enumerate(sizes, start=1):
+            cid = "13.%d.%d" % (g, i)
+            case_class(cid, type("Case_" + cid.replace(".", "_"), (DeflateCase,), {
+                "count": count, "size": size, "binary": False, "corpus": "text",
+                "offer_deflate": offer, "time_limit_s": 40,
+                "description": "permessage-deflate offer '%s': %d messages of %d octets." % (offer, count, size)}))
+
+
+_add_deflate()

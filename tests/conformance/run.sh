@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Autobahn-style conformance (tests/conformance/autobahn.py, cases 1.* to 13.*): runs every case
+# against wsgate-echo directly, then through wsgate (HTTP/1.1, route with `validate: full`) to the
+# same echo, and fails if a case FAILED in either run or if a verdict through the gateway differs
+# from the direct one. Both processes run here on ephemeral loopback ports. See docs/conformance.md.
+# Usage: tests/conformance/run.sh [WSGATE_BIN [WSGATE_ECHO_BIN]]
+#        (or env WSGATE_BIN / WSGATE_ECHO_BIN; default build/gateway/wsgate and build/tools/wsgate-echo)
+# Env: CONFORMANCE_CASES (default "*"), CONFORMANCE_OUT (keep the reports and logs in this directory).
+# Exit 0 when both runs have no FAILED case and the verdicts agree, else 1.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+wsgate=${1:-${WSGATE_BIN:-$repo/build/gateway/wsgate}}
+echo_bin=${2:-${WSGATE_ECHO_BIN:-$repo/build/tools/wsgate-echo}}
+cases=${CONFORMANCE_CASES:-*}
+python=/usr/bin/python3
+kTotalSeconds=300   # the whole script, watchdog-enforced
+kStartSeconds=10    # each process: its listening line within this
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/wsgate-conformance.XXXXXX")
+out=${CONFORMANCE_OUT:-$tmp}
+mkdir -p "$out"
+pids=()
+source "$repo/tests/lib/processes.sh"
+cleanup() {
+  stop_pids
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'echo "conformance: interrupted or out of time (${kTotalSeconds}s)" >&2; exit 1' INT TERM
+
+start_watchdog "$kTotalSeconds"
+
+for bin in "$wsgate" "$echo_bin"; do
+  [[ -x "$bin" ]] || { echo "conformance: not an executable: $bin" >&2; exit 1; }
+done
+start=$(date +%s)
+
+start_echo "$echo_bin" "$tmp" || { echo "conformance: wsgate-echo did not start" >&2; exit 1; }
+
+cat >"$tmp/wsgate.yaml" <<YAML
+workers: 2
+drain_timeout: 2s
+listeners:
+  - name: public
+    address: 127.0.0.1:0
+    protocols: [http/1.1]
+admin:
+  enabled: false
+access_log:
+  path: "off"
+routes:
+  - name: echo
+    match: {path_prefix: /}
+    backend: echo
+    validate: full
+backends:
+  - name: echo
+    endpoints: [127.0.0.1:$echo_port]
+YAML
+start_wsgate "$wsgate" "$tmp/wsgate.yaml" "$tmp" || { echo "conformance: wsgate did not start" >&2; exit 1; }
+echo "conformance: wsgate-echo on 127.0.0.1:$echo_port, wsgate on 127.0.0.1:$port"
+
+failed=0
+echo "-- direct: ws://127.0.0.1:$echo_port/"
+"$python" "$here/autobahn.py" --url "ws://127.0.0.1:$echo_port/" --cases "$cases" \
+  --report "$out/direct.json" >"$out/direct.txt" 2>&1 || failed=1
+grep -v -E '^[0-9.]+ +(OK|UNIMPLEMENTED) ' "$out/direct.txt"
+
+echo "-- through wsgate: ws://127.0.0.1:$port/"
+"$python" "$here/autobahn.py" --url "ws://127.0.0.1:$port/" --cases "$cases" \
+  --report "$out/gateway.json" >"$out/gateway.txt" 2>&1 || failed=1
+grep -v -E '^[0-9.]+ +(OK|UNIMPLEMENTED) ' "$out/gateway.txt"
+
+echo "-- verdicts direct vs through wsgate"
+if [[ -f "$out/direct.json" && -f "$out/gateway.json" ]]; then
+  "$python" "$here/autobahn.py" --compare "$out/direct.json" "$out/gateway.json" \
+    --known "$here/known-differences.txt" || failed=1
+else
+  failed=1
+fi
+kill -0 "$wsgate_pid" 2>/dev/null || { echo "conformance: wsgate exited during the run" >&2; failed=1; }
+
+echo "conformance: $( ((failed == 0)) && echo passed || echo FAILED ) in $(( $(date +%s) - start ))s"
+exit "$failed"
