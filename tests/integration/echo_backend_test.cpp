@@ -152,6 +152,73 @@ TEST_F(EchoBackendTest, CloseCodeAndReasonRoundTrip) {
   EXPECT_TRUE(client.wait_eof(5s)) << client.last_error();  // RFC 6455 §7.1.1: the server closes TCP first
 }
 
+// ---- UTF-8 (RFC 6455 §8.1): text is checked chunk by chunk before it is echoed ----
+
+// "κόσμε" (valid, 11 bytes), then U+D800 (a UTF-16 surrogate: invalid in UTF-8), then "edited".
+const std::string kKosme = "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5";
+const std::string kInvalidText = kKosme + "\xed\xa0\x80" + "edited";
+
+TEST_F(EchoBackendTest, InvalidUtf8TextIsClosedWith1007AndNotEchoed) {
+  WsClient client;
+  ASSERT_TRUE(upgrade(client));
+  ASSERT_TRUE(client.send_text(kInvalidText));
+  const auto close = client.expect_close();
+  ASSERT_TRUE(close) << client.last_error();
+  EXPECT_EQ(close->close_code, std::optional<std::uint16_t>(ws::close_code::kInvalidPayload));
+  EXPECT_EQ(client.discarded_messages(), 0u);
+}
+
+TEST_F(EchoBackendTest, InvalidUtf8InLaterFragmentFailsFastAfterEchoingEarlierOnes) {
+  WsClient client;
+  ASSERT_TRUE(upgrade(client));
+  ASSERT_TRUE(client.send_frame(ws::Opcode::kText, kKosme, false));
+  const auto first = client.recv_frame();
+  ASSERT_TRUE(first) << client.last_error();
+  EXPECT_EQ(first->payload, kKosme);
+  // The invalid fragment is refused at once: the rest of the message never has to arrive.
+  ASSERT_TRUE(client.send_frame(ws::Opcode::kContinuation, "\xf4\x90\x80\x80", false));  // U+110000
+  const auto close = client.recv_frame();
+  ASSERT_TRUE(close) << client.last_error();
+  EXPECT_EQ(close->opcode(), ws::Opcode::kClose);
+  EXPECT_EQ(close->payload.substr(0, 2), std::string("\x03\xef", 2));  // 1007
+}
+
+TEST_F(EchoBackendTest, TextEndingInsideACodePointIsClosedWith1007) {
+  WsClient client;
+  ASSERT_TRUE(upgrade(client));
+  ASSERT_TRUE(client.send_frame(ws::Opcode::kText, kKosme.substr(0, 2), false));
+  ASSERT_TRUE(client.send_frame(ws::Opcode::kContinuation, kKosme.substr(2, 1), false));
+  ASSERT_TRUE(client.send_frame(ws::Opcode::kContinuation, "", true));  // ends after half of U+1F79
+  const auto close = client.expect_close();
+  ASSERT_TRUE(close) << client.last_error();
+  EXPECT_EQ(close->close_code, std::optional<std::uint16_t>(ws::close_code::kInvalidPayload));
+}
+
+TEST_F(EchoBackendTest, InvalidUtf8InsideAnEchoedFrameClosesTcp) {
+  WsClient client;
+  ASSERT_TRUE(upgrade(client));
+  // One masked frame written in two parts: the echo of the first part is under way when the
+  // invalid bytes arrive, so no close frame can follow; the server closes TCP instead.
+  const std::string frame = WsClient::build_frame(static_cast<std::uint8_t>(ws::Opcode::kText), kInvalidText);
+  const std::size_t header_bytes = frame.size() - kInvalidText.size();
+  ASSERT_TRUE(client.send_raw(std::string_view(frame).substr(0, header_bytes + kKosme.size())));
+  const auto part = client.recv_raw(2 + kKosme.size());
+  ASSERT_TRUE(part) << client.last_error();
+  EXPECT_EQ(part->substr(2), kKosme);
+  ASSERT_TRUE(client.send_raw(std::string_view(frame).substr(header_bytes + kKosme.size())));
+  EXPECT_TRUE(client.wait_eof(5s)) << client.last_error();
+}
+
+TEST_F(EchoBackendTest, ValidUtf8SplitInsideCodePointsIsEchoed) {
+  WsClient client;
+  ASSERT_TRUE(upgrade(client));
+  ASSERT_TRUE(client.send_message(ws::Opcode::kText, kKosme, 1));
+  const auto message = client.recv_message();
+  ASSERT_TRUE(message) << client.last_error();
+  EXPECT_EQ(message->payload, kKosme);
+  EXPECT_EQ(message->frame_count, kKosme.size());
+}
+
 // ---- hooks ----
 
 TEST_F(EchoBackendTest, StatusPathAnswersWithoutUpgrading) {
