@@ -61,7 +61,10 @@ class Case:
 
     def finish_when_done(self):
         # As Autobahn: once the events match every expected outcome, start the closing
-        # handshake ourselves if the case expects the client to close.
+        # handshake ourselves if the case expects the client to close. Cases that judge
+        # themselves have no expected events (a server's keep-alive ping must not end them).
+        if not self.expected:
+            return
         for events in self.expected.values():
             if self.received != events:
                 return
@@ -207,7 +210,7 @@ def _add_pings():
             self.expect_close_by_me()
             for p in payloads:
                 self.p.send_frame(9, p, chopsize=chop)
-            self.p.kill_after(3)
+            self.p.close_after(3)
         case(cid, desc)(on_open)
 
     ten_pings("2.10", "Send 10 pings with payload; a pong for each, in order.", None)
@@ -354,17 +357,18 @@ def _add_fragmentation():
             self.expect_close_by_me()
             first = [build_frame(1, b"fragment1", fin=False), build_frame(0, b"fragment2", fin=False),
                      build_frame(9, b"pongme 1!")]
-            second = [build_frame(0, b"fragment3", fin=False), build_frame(9, b"pongme 2!"),
-                      build_frame(0, b"fragment4", fin=False)]
-            third = [build_frame(0, b"fragment5")]
+            second = [build_frame(0, b"fragment3", fin=False), build_frame(0, b"fragment4", fin=False),
+                      build_frame(9, b"pongme 2!"), build_frame(0, b"fragment5")]
             send(self.p, first, mode)
-            self.p.continue_later(1, lambda: send(self.p, second, mode))
-            self.p.continue_later(2, lambda: send(self.p, third, mode))
-            self.p.kill_after(3)
+
+            def part2():
+                send(self.p, second, mode)
+                self.p.close_after(1)
+            self.p.continue_later(1, part2)
         case(cid, desc)(on_open)
 
-    five_fragments("5.19", "Send text message in 5 fragments with 2 pings in between, waiting 1 s between parts.",
-                   None)
+    five_fragments("5.19", "Send text message in 5 fragments: 2 fragments and a ping, wait 1 s, then 2 fragments, "
+                   "a ping and the last fragment.", None)
     five_fragments("5.20", "As 5.19, frame-wise writes.", "frames")
 
 

@@ -126,7 +126,7 @@ class DeflateCase(RoundTripCase):
     """Round trips with permessage-deflate (RFC 7692); UNIMPLEMENTED when the server declines it."""
 
     corpus = "text"
-    wait_s = 30
+    fragment_size = 0
     unimplemented = False
 
     def start(self):
@@ -138,8 +138,7 @@ class DeflateCase(RoundTripCase):
             self.p.send_close(CLOSE_NORMAL)
             return
         self.deflate = Deflate("client_no_context_takeover" in params, "server_no_context_takeover" in params,
-                               int(params.get("client_max_window_bits") or 15),
-                               int(params.get("server_max_window_bits") or 15))
+                               int(params.get("client_max_window_bits") or 15))
         self.messages = deflate_corpus(self.corpus, self.size, self.count)
         super().start()
 
@@ -147,8 +146,14 @@ class DeflateCase(RoundTripCase):
         return self.messages[i]
 
     def send_next(self):
+        # RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
         data = self.deflate.compress(self.message(self.done))
-        self.p.send_raw(build_frame(2 if self.binary else 1, data, rsv=4))
+        step = self.fragment_size or max(1, len(data))
+        pieces = [data[i:i + step] for i in range(0, len(data), step)] or [b""]
+        self.p.send_raw(b"".join(
+            build_frame((2 if self.binary else 1) if i == 0 else 0, piece, fin=(i == len(pieces) - 1),
+                        rsv=4 if i == 0 else 0)
+            for i, piece in enumerate(pieces)))
 
     def on_connection_lost(self):
         super().on_connection_lost()
@@ -177,40 +182,40 @@ def deflate_corpus(kind, size, count):
 
 
 def _add_deflate():
-    sizes = [(1000, 16), (1000, 64), (1000, 256), (1000, 1024), (1000, 4096), (1000, 8192), (1000, 16384),
-             (1000, 32768), (1000, 65536), (1000, 131072), (100, 16384 * 16), (100, 16384 * 32),
-             (100, 16384 * 64), (100, 16384 * 128), (10, 16384 * 256), (10, 16384 * 512), (10, 16384 * 1024),
-             (10, 16384 * 2048)]
-    # 12.*: the five corpora of Autobahn (JSON, picture, German text, HTML, PDF), default parameters.
-    corpora = [("json", False, "Large JSON data file (utf8-encoded)"), ("bin", True, "Lena Picture, Bitmap 512x512 bw"),
-               ("text", False, "Human readable text, Goethe's Faust I (German)"), ("html", False, "Large HTML file"),
-               ("bin", True, "A larger PDF (binary)")]
+    # (payload octets, messages, seconds allowed, frame size of the compressed payload; 0 = one frame),
+    # as Autobahn's table for 12.* and 13.*.
+    sizes = [(16, 1000, 60, 0), (64, 1000, 60, 0), (256, 1000, 120, 0), (1024, 1000, 240, 0),
+             (4096, 1000, 480, 0), (8192, 1000, 480, 0), (16384, 1000, 480, 0), (32768, 1000, 480, 0),
+             (65536, 1000, 480, 0), (131072, 1000, 480, 0), (8192, 1000, 480, 256), (16384, 1000, 480, 256),
+             (32768, 1000, 480, 256), (65536, 1000, 480, 256), (131072, 1000, 480, 256),
+             (131072, 1000, 480, 1024), (131072, 1000, 480, 4096), (131072, 1000, 480, 32768)]
+    default_offer = "permessage-deflate; client_no_context_takeover; client_max_window_bits"
+
+    def add(cid, corpus, binary, offer, size, count, wait_s, frame_size, title):
+        case_class(cid, type("Case_" + cid.replace(".", "_"), (DeflateCase,), {
+            "count": count, "size": size, "binary": binary, "corpus": corpus, "fragment_size": frame_size,
+            "offer_deflate": offer, "wait_s": wait_s, "time_limit_s": wait_s + 10,
+            "description": "Send %d compressed messages of %d octets (%s), frames of %s octets; offer: %s." % (
+                count, size, title, frame_size or "any", offer)}))
+
+    # 12.*: five kinds of data (stand-ins for Autobahn's corpus files), the default offer.
+    corpora = [("json", False, "JSON text"), ("bin", True, "bitmap-like binary"), ("text", False, "German prose"),
+               ("html", False, "HTML text"), ("bin", True, "PDF-like binary")]
     for g, (corpus, binary, title) in enumerate(corpora, start=1):
-        for i, (count, size) in enumerate(sizes, start=1):
-            cid = "12.%d.%d" % (g, i)
-            case_class(cid, type("Case_" + cid.replace(".", "_"), (DeflateCase,), {
-                "count": count, "size": size, "binary": binary, "corpus": corpus,
-                "offer_deflate": "permessage-deflate", "time_limit_s": 40,
-                "description": "permessage-deflate, %s: %d messages of %d octets, one round trip at a time." % (
-                    title, count, size)}))
-    # 13.*: parameter combinations of the offer, on random binary data.
-    offers = [
-        "permessage-deflate; client_no_context_takeover",
-        "permessage-deflate; client_no_context_takeover; client_max_window_bits=9",
-        "permessage-deflate; client_no_context_takeover; client_max_window_bits=15",
-        "permessage-deflate; client_max_window_bits",
-        "permessage-deflate; client_max_window_bits=9",
-        "permessage-deflate; client_max_window_bits=15",
-        "permessage-deflate; client_no_context_takeover; client_max_window_bits=9, "
-        "permessage-deflate; client_no_context_takeover; client_max_window_bits=15",
-    ]
+        for i, (size, count, wait_s, frame_size) in enumerate(sizes, start=1):
+            add("12.%d.%d" % (g, i), corpus, binary, default_offer, size, count, wait_s, frame_size, title)
+    # 13.*: the offer's parameters (context takeover, window bits), on JSON text.
+    offers = [default_offer,
+              default_offer + "; server_no_context_takeover",
+              default_offer + "; server_max_window_bits=8",
+              default_offer + "; server_max_window_bits=15",
+              default_offer + "; server_no_context_takeover; server_max_window_bits=8",
+              default_offer + "; server_no_context_takeover; server_max_window_bits=15",
+              ", ".join([default_offer + "; server_no_context_takeover; server_max_window_bits=8",
+                         default_offer + "; server_no_context_takeover", default_offer])]
     for g, offer in enumerate(offers, start=1):
-        for i, (count, size) in enumerate(sizes, start=1):
-            cid = "13.%d.%d" % (g, i)
-            case_class(cid, type("Case_" + cid.replace(".", "_"), (DeflateCase,), {
-                "count": count, "size": size, "binary": False, "corpus": "text",
-                "offer_deflate": offer, "time_limit_s": 40,
-                "description": "permessage-deflate offer '%s': %d messages of %d octets." % (offer, count, size)}))
+        for i, (size, count, wait_s, frame_size) in enumerate(sizes, start=1):
+            add("13.%d.%d" % (g, i), "json", False, offer, size, count, wait_s, frame_size, "JSON text")
 
 
 _add_deflate()

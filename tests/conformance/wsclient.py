@@ -436,14 +436,13 @@ class Connection:
 class Deflate:
     """permessage-deflate for one connection (RFC 7692 §7.2): raw deflate, tail 00 00 ff ff."""
 
-    def __init__(self, client_no_context_takeover, server_no_context_takeover, client_window_bits=15,
-                 server_window_bits=15):
+    def __init__(self, client_no_context_takeover, server_no_context_takeover, client_window_bits=15):
         self.client_reset = client_no_context_takeover
         self.server_reset = server_no_context_takeover
         self.client_bits = client_window_bits
-        self.server_bits = server_window_bits
         self.compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -max(9, client_window_bits))
-        self.decompressor = zlib.decompressobj(-server_window_bits)
+        # A 15-bit inflate window reads every smaller one (zlib rejects 8 for raw streams).
+        self.decompressor = zlib.decompressobj(-15)
 
     def compress(self, data):
         if self.client_reset:
@@ -453,7 +452,7 @@ class Deflate:
 
     def decompress(self, data):
         if self.server_reset:
-            self.decompressor = zlib.decompressobj(-self.server_bits)
+            self.decompressor = zlib.decompressobj(-15)
         return self.decompressor.decompress(data + b"\x00\x00\xff\xff")
 
 
