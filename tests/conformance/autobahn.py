@@ -12,7 +12,7 @@ Files: wsclient.py (the client side), cases.py (1.*-7.*, 10.* and the verdict ru
 cases_limits.py (9.*, 12.*, 13.*), this runner.
 
 Usage: autobahn.py --url ws://127.0.0.1:PORT/path [--cases 1.*,2.1] [--exclude 9.*]
-                   [--report out.json] [--timeout S] [--jobs N]
+                   [--report out.json] [--timeout S] [--jobs N] [--deflate-messages N]
        autobahn.py --list [--cases ...]
        autobahn.py --compare direct.json gateway.json [--known known-differences.txt]
 Exit status: 0 when no case FAILED, 1 otherwise, 2 on bad arguments or no connection at all.
@@ -28,7 +28,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from cases import CASES, FAILED, INFORMATIONAL, OK, UNIMPLEMENTED, VERDICTS
-from cases_limits import SelfJudgingCase  # importing it also registers 9.*, 12.*, 13.*
+from cases_limits import DeflateCase, SelfJudgingCase  # importing it also registers 9.*, 12.*, 13.*
 from wsclient import Connection, HandshakeError, short
 
 
@@ -53,9 +53,11 @@ def select_cases(patterns):
     return sorted(chosen, key=case_key)
 
 
-def run_case(case_id, url, timeout_s):
+def run_case(case_id, url, timeout_s, deflate_messages=None):
     cls = CASES[case_id]
     c = cls()
+    if deflate_messages and isinstance(c, DeflateCase):
+        c.count = deflate_messages
     conn = Connection(url, c.offer_deflate)
     c.p = conn
     conn.case = c
@@ -103,12 +105,12 @@ def print_line(r, out=sys.stdout):
     out.flush()
 
 
-def run_all(url, case_ids, timeout_s, jobs):
+def run_all(url, case_ids, timeout_s, jobs, deflate_messages=None):
     results = {}
     lock = threading.Lock()
 
     def one(cid):
-        r = run_case(cid, url, timeout_s)
+        r = run_case(cid, url, timeout_s, deflate_messages)
         with lock:
             results[cid] = r
         return r
@@ -177,6 +179,8 @@ def main(argv):
     ap.add_argument("--report", help="write a JSON report here")
     ap.add_argument("--timeout", type=float, default=10.0, help="time limit per case in seconds (9.* have their own)")
     ap.add_argument("--jobs", type=int, default=8, help="cases run at once")
+    ap.add_argument("--deflate-messages", type=int, metavar="N",
+                    help="messages per 12.*/13.* case (default 1000, as Autobahn; fewer for a quick run)")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     ap.add_argument("--compare", nargs=2, metavar=("DIRECT_JSON", "GATEWAY_JSON"),
                     help="compare two reports: exit 1 if a verdict differs (beyond --known)")
@@ -195,7 +199,7 @@ def main(argv):
     if not args.url:
         ap.error("--url is required")
     started = time.time()
-    results = run_all(args.url, case_ids, args.timeout, max(1, args.jobs))
+    results = run_all(args.url, case_ids, args.timeout, max(1, args.jobs), args.deflate_messages)
     elapsed = time.time() - started
     counts = summarize(results)
     summary = " ".join("%s=%d" % (k, v) for k, v in counts.items())

@@ -125,7 +125,7 @@ _add_limits()
 class DeflateCase(RoundTripCase):
     """Round trips with permessage-deflate (RFC 7692); UNIMPLEMENTED when the server declines it."""
 
-    corpus = "text"
+    corpus = "json"
     fragment_size = 0
     unimplemented = False
 
@@ -139,11 +139,16 @@ class DeflateCase(RoundTripCase):
             return
         self.deflate = Deflate("client_no_context_takeover" in params, "server_no_context_takeover" in params,
                                int(params.get("client_max_window_bits") or 15))
-        self.messages = deflate_corpus(self.corpus, self.size, self.count)
+        self.data = deflate_corpus(self.corpus)
         super().start()
 
     def message(self, i):
-        return self.messages[i]
+        # As Autobahn: consecutive slices of the corpus, wrapping around at its end.
+        start = (i * self.size) % len(self.data)
+        piece = self.data[start:start + self.size]
+        while len(piece) < self.size:
+            piece += self.data[:self.size - len(piece)]
+        return piece
 
     def send_next(self):
         # RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
@@ -162,23 +167,38 @@ class DeflateCase(RoundTripCase):
             self.behavior_close = OK
 
 
-def deflate_corpus(kind, size, count):
-    """Deterministic payloads standing in for Autobahn's corpus files (which are not here)."""
-    rng = random.Random(size * 7919 + count)
-    if kind in ("text", "json", "html"):
-        words = ["wsgate", "proxy", "frame", "message", "deflate", "stream", "close", "\u00e4\u00f6\u00fc",
-                 "{\"k\": 1}", "<p>", "</p>", "socket", "window", "buffer", "echo"]
-        out = []
-        for _ in range(count):
-            s = []
-            n = 0
-            while n < size:
-                w = rng.choice(words) + " "
-                s.append(w)
-                n += len(w.encode())
-            out.append("".join(s).encode()[:size].decode("utf-8", "ignore").encode())
-        return out
-    return [bytes(rng.getrandbits(8) if rng.random() < 0.3 else 0 for _ in range(size)) for _ in range(count)]
+_CORPORA = {}
+_CORPUS_BYTES = 512 * 1024
+
+
+def deflate_corpus(kind):
+    """512 KiB of deterministic data standing in for one of Autobahn's corpus files (which are not
+    here): ASCII JSON or HTML (sent as text), prose or bitmap/PDF-like bytes (sent as binary)."""
+    if kind in _CORPORA:
+        return _CORPORA[kind]
+    rng = random.Random(kind)
+    words = ["Faust", "Mephistopheles", "Gretchen", "Studierzimmer", "Nacht", "Habe", "nun", "ach",
+             "Philosophie", "Juristerei", "und", "Medizin", "leider", "auch", "Theologie", "durchaus",
+             "studiert", "mit", "hei\u00dfem", "Bem\u00fchn", "Da", "steh", "ich", "armer", "Tor"]
+    parts, n = [], 0
+    while n < _CORPUS_BYTES:
+        if kind == "json":
+            item = '{"id": %d, "name": "%s", "tags": ["%s", "%s"], "score": %.3f},\n' % (
+                rng.randrange(10 ** 6), rng.choice(words[:15]), rng.choice(words[:15]), rng.choice(words[:15]),
+                rng.random())
+            piece = item.encode("ascii")
+        elif kind == "html":
+            piece = ('<div class="%s"><p>%s %s</p><a href="/%s">%s</a></div>\n' % (
+                rng.choice(words[:15]).lower(), rng.choice(words[:15]), rng.choice(words[:15]),
+                rng.choice(words[:15]).lower(), rng.choice(words[:15]))).encode("ascii")
+        elif kind == "prose":
+            piece = (" ".join(rng.choice(words) for _ in range(12)) + ".\n").encode("utf-8")
+        else:  # bitmap- or PDF-like: runs of a few values with noise
+            piece = bytes([rng.choice((0, 0, 0, 255, rng.randrange(256)))]) * rng.randrange(1, 64)
+        parts.append(piece)
+        n += len(piece)
+    _CORPORA[kind] = b"".join(parts)[:_CORPUS_BYTES]
+    return _CORPORA[kind]
 
 
 def _add_deflate():
@@ -199,8 +219,8 @@ def _add_deflate():
                 count, size, title, frame_size or "any", offer)}))
 
     # 12.*: five kinds of data (stand-ins for Autobahn's corpus files), the default offer.
-    corpora = [("json", False, "JSON text"), ("bin", True, "bitmap-like binary"), ("text", False, "German prose"),
-               ("html", False, "HTML text"), ("bin", True, "PDF-like binary")]
+    corpora = [("prose", True, "German prose, as binary"), ("bitmap", True, "bitmap-like binary"),
+               ("pdf", True, "PDF-like binary"), ("json", False, "JSON text"), ("html", False, "HTML text")]
     for g, (corpus, binary, title) in enumerate(corpora, start=1):
         for i, (size, count, wait_s, frame_size) in enumerate(sizes, start=1):
             add("12.%d.%d" % (g, i), corpus, binary, default_offer, size, count, wait_s, frame_size, title)

@@ -5,7 +5,8 @@
 # from the direct one. Both processes run here on ephemeral loopback ports. See docs/conformance.md.
 # Usage: tests/conformance/run.sh [WSGATE_BIN [WSGATE_ECHO_BIN]]
 #        (or env WSGATE_BIN / WSGATE_ECHO_BIN; default build/gateway/wsgate and build/tools/wsgate-echo)
-# Env: CONFORMANCE_CASES (default "*"), CONFORMANCE_OUT (keep the reports and logs in this directory).
+# Env: CONFORMANCE_CASES (default "*"), CONFORMANCE_OUT (keep the reports and logs in this directory),
+#      CONFORMANCE_DEFLATE_MESSAGES (messages per 12.*/13.* case; default 10, Autobahn sends 1000).
 # Exit 0 when both runs have no FAILED case and the verdicts agree, else 1.
 set -uo pipefail
 
@@ -14,6 +15,7 @@ repo=$(cd "$here/../.." && pwd)
 wsgate=${1:-${WSGATE_BIN:-$repo/build/gateway/wsgate}}
 echo_bin=${2:-${WSGATE_ECHO_BIN:-$repo/build/tools/wsgate-echo}}
 cases=${CONFORMANCE_CASES:-*}
+deflate_messages=${CONFORMANCE_DEFLATE_MESSAGES:-10}
 python=/usr/bin/python3
 kTotalSeconds=300   # the whole script, watchdog-enforced
 kStartSeconds=10    # each process: its listening line within this
@@ -65,12 +67,12 @@ echo "conformance: wsgate-echo on 127.0.0.1:$echo_port, wsgate on 127.0.0.1:$por
 failed=0
 echo "-- direct: ws://127.0.0.1:$echo_port/"
 "$python" "$here/autobahn.py" --url "ws://127.0.0.1:$echo_port/" --cases "$cases" \
-  --report "$out/direct.json" >"$out/direct.txt" 2>&1 || failed=1
+  --deflate-messages "$deflate_messages" --report "$out/direct.json" >"$out/direct.txt" 2>&1 || failed=1
 grep -v -E '^[0-9.]+ +(OK|UNIMPLEMENTED) ' "$out/direct.txt"
 
 echo "-- through wsgate: ws://127.0.0.1:$port/"
 "$python" "$here/autobahn.py" --url "ws://127.0.0.1:$port/" --cases "$cases" \
-  --report "$out/gateway.json" >"$out/gateway.txt" 2>&1 || failed=1
+  --deflate-messages "$deflate_messages" --report "$out/gateway.json" >"$out/gateway.txt" 2>&1 || failed=1
 grep -v -E '^[0-9.]+ +(OK|UNIMPLEMENTED) ' "$out/gateway.txt"
 
 echo "-- verdicts direct vs through wsgate"
