@@ -48,7 +48,8 @@ std::optional<DeflateAgreement> accept_offer(const ws::Extension& offer) {
   agreement.response = "permessage-deflate";
   if (agreement.params.server_no_context_takeover) agreement.response += "; server_no_context_takeover";
   if (seen_server_bits) {
-    agreement.response += "; server_max_window_bits=" + std::to_string(agreement.params.server_max_window_bits);
+    agreement.response +=
+        "; server_max_window_bits=" + std::to_string(agreement.params.server_max_window_bits);
   }
   return agreement;
 }
@@ -76,8 +77,8 @@ MessageDeflate::Deflater::~Deflater() {
 MessageDeflate::MessageDeflate(DeflateParams params) : params_(params) {
   // A 15-bit window reads whatever window the client used (RFC 7692 §7.1.2.2).
   inflater_->ready = inflateInit2(&inflater_->z, -15) == Z_OK;
-  deflater_->ready = deflateInit2(&deflater_->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -params.server_max_window_bits,
-                                  8, Z_DEFAULT_STRATEGY) == Z_OK;
+  deflater_->ready = deflateInit2(&deflater_->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED,
+                                  -params.server_max_window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK;
 }
 
 bool MessageDeflate::inflate_message(std::span<const std::uint8_t> compressed, std::vector<std::uint8_t>& out,
@@ -124,7 +125,8 @@ bool MessageDeflate::deflate_message(std::span<const std::uint8_t> data, std::ve
     out.resize(before + (kChunkBytes - z.avail_out));
   } while (z.avail_out == 0 || z.avail_in > 0);
   // RFC 7692 §7.2.1: the sync flush's empty stored block (00 00 ff ff) is not sent.
-  if (out.size() >= kTail.size() && std::equal(kTail.begin(), kTail.end(), out.end() - 4)) out.resize(out.size() - 4);
+  if (out.size() >= kTail.size() && std::equal(kTail.begin(), kTail.end(), out.end() - 4))
+    out.resize(out.size() - 4);
   return true;
 }
 

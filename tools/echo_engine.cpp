@@ -29,6 +29,9 @@ void EchoEngine::enable_deflate(const DeflateParams& params) {
 }
 
 EchoEngine::Step EchoEngine::on_input(std::span<std::uint8_t> input) {
+  // The last compressed echo has been written (the caller's contract): an idle connection keeps
+  // no large buffer.
+  if (!deflated_.empty()) std::vector<std::uint8_t>().swap(deflated_);
   std::size_t used = 0;
   int idle_events = 0;  // events that used no input, to stop if the parser has nothing left to say
   while (state_ != State::kDone) {
@@ -131,8 +134,8 @@ EchoEngine::Step EchoEngine::on_input(std::span<std::uint8_t> input) {
         ws::apply_mask(chunk, event.header.mask_key, event.payload_offset);
         // Fail fast (RFC 6455 §8.1): check each chunk before it is echoed, so invalid text never
         // leaves the server, and the message end must be a code point boundary.
-        if (message_is_text_ && (!utf8_.feed(chunk) ||
-                                 (frame_fin_ && frame_remaining_bytes_ == 0 && !utf8_.complete()))) {
+        if (message_is_text_ &&
+            (!utf8_.feed(chunk) || (frame_fin_ && frame_remaining_bytes_ == 0 && !utf8_.complete()))) {
           return fail_invalid_utf8(used);
         }
         Output output{{}, chunk};
@@ -200,14 +203,16 @@ EchoEngine::Step EchoEngine::finish_compressed_message(std::size_t consumed) {
   if (message_is_text_ && !ws::is_valid_utf8(inflated_)) {
     return fail(consumed, "invalid UTF-8", ws::close_code::kInvalidPayload);
   }
-  if (!deflate_->deflate_message(inflated_, deflated_)) return fail(consumed, "deflate", ws::close_code::kInternalError);
+  if (!deflate_->deflate_message(inflated_, deflated_))
+    return fail(consumed, "deflate", ws::close_code::kInternalError);
   inflated_.clear();
   inflated_.shrink_to_fit();
   // One frame, RSV1 set (§6.1); it goes out as the step's head, which is valid until the next call.
   std::array<std::uint8_t, ws::kMaxHeaderBytes> header{};
   const std::size_t header_bytes =
       ws::write_frame_header(header, true, message_opcode_, deflated_.size(), std::nullopt, ws::kRsv1);
-  deflated_.insert(deflated_.begin(), header.begin(), header.begin() + static_cast<std::ptrdiff_t>(header_bytes));
+  deflated_.insert(deflated_.begin(), header.begin(),
+                   header.begin() + static_cast<std::ptrdiff_t>(header_bytes));
   return {Action::kWrite, consumed, {deflated_, {}}};
 }
 

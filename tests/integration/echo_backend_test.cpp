@@ -258,9 +258,11 @@ std::string inflate_message(std::string data) {
 TEST_F(EchoBackendTest, DeflateOfferIsAcceptedAndCompressedMessagesAreEchoedCompressed) {
   WsClient client;
   ASSERT_TRUE(client.connect("127.0.0.1", echo_.port()));
-  const HandshakeResult result = client.handshake(
-      "/", "", {{"Sec-WebSocket-Extensions", "permessage-deflate; server_max_window_bits=8, "
-                                             "permessage-deflate; server_no_context_takeover; client_max_window_bits"}});
+  const HandshakeResult result =
+      client.handshake("/", "",
+                       {{"Sec-WebSocket-Extensions",
+                         "permessage-deflate; server_max_window_bits=8, "
+                         "permessage-deflate; server_no_context_takeover; client_max_window_bits"}});
   ASSERT_TRUE(result.upgraded()) << result.status << " " << result.error;
   // The first offer asks for a 256-byte window, which zlib cannot honour: the second one is taken.
   EXPECT_EQ(result.headers.get("Sec-WebSocket-Extensions").value_or(""),
@@ -269,7 +271,8 @@ TEST_F(EchoBackendTest, DeflateOfferIsAcceptedAndCompressedMessagesAreEchoedComp
   const std::string text = "h\xc3\xa9llo, deflate! " + std::string(2000, 'z');
   const std::string compressed = deflate_message(text);
   // Two frames: RSV1 only on the first (RFC 7692 §6.1).
-  ASSERT_TRUE(client.send_frame(ws::Opcode::kText, std::string_view(compressed).substr(0, 5), false, true, ws::kRsv1));
+  ASSERT_TRUE(client.send_frame(ws::Opcode::kText, std::string_view(compressed).substr(0, 5), false, true,
+                                ws::kRsv1));
   ASSERT_TRUE(client.send_frame(ws::Opcode::kContinuation, std::string_view(compressed).substr(5), true));
   const auto frame = client.recv_frame();
   ASSERT_TRUE(frame) << client.last_error();
