@@ -149,25 +149,33 @@ def load_known_differences(path):
     return known
 
 
-def compare(direct_path, gateway_path, known_path=None):
-    """A case must have the same verdict through the gateway as directly, or the alternative listed
-    for it in the known-differences file. Returns 1 on any other difference."""
+def compare(direct_path, gateway_path, known_path=None, differences_path=None):
+    """No case may be FAILED, and a case must have the same verdict through the gateway as directly,
+    or the alternative listed for it in the known-differences file. Returns 1 otherwise, and writes
+    the offending case ids (comma-separated) to `differences_path` if given."""
     direct = {r["id"]: r for r in json.load(open(direct_path))["cases"]}
     gateway = {r["id"]: r for r in json.load(open(gateway_path))["cases"]}
     known = load_known_differences(known_path)
     bad = seen_known = 0
+    offending = []
     for cid in sorted(direct, key=case_key):
         d = direct[cid]["verdict"]
         g = gateway.get(cid, {}).get("verdict", "MISSING")
-        if d == g:
+        if d == g and d != FAILED:
             continue
         if g != FAILED and cid in known and known[cid][0] == g:
             seen_known += 1
             print("KNOWN %-8s direct=%-13s gateway=%-13s %s" % (cid, d, g, known[cid][1]))
             continue
         bad += 1
-        print("DIFF  %-8s direct=%-13s gateway=%-13s %s" % (cid, d, g, gateway.get(cid, {}).get("result", "")))
-    print("compare: %d cases, %d known differences, %d unexpected differences" % (len(direct), seen_known, bad))
+        offending.append(cid)
+        detail = gateway.get(cid, {}).get("result", "") if g != OK else direct[cid].get("result", "")
+        print("DIFF  %-8s direct=%-13s gateway=%-13s %s" % (cid, d, g, detail))
+    print("compare: %d cases, %d known differences, %d failed or unexpected differences" % (
+        len(direct), seen_known, bad))
+    if differences_path:
+        with open(differences_path, "w") as f:
+            f.write(",".join(offending))
     return 1 if bad else 0
 
 
@@ -185,9 +193,10 @@ def main(argv):
     ap.add_argument("--compare", nargs=2, metavar=("DIRECT_JSON", "GATEWAY_JSON"),
                     help="compare two reports: exit 1 if a verdict differs (beyond --known)")
     ap.add_argument("--known", help="known-differences file for --compare")
+    ap.add_argument("--differences", help="--compare writes the offending case ids here")
     args = ap.parse_args(argv)
     if args.compare:
-        return compare(*args.compare, known_path=args.known)
+        return compare(*args.compare, known_path=args.known, differences_path=args.differences)
     case_ids = select_cases(args.cases)
     if args.exclude:
         skip = set(select_cases(args.exclude))

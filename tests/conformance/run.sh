@@ -67,23 +67,41 @@ YAML
 start_wsgate "$wsgate" "$tmp/wsgate.yaml" "$tmp" || { echo "conformance: wsgate did not start" >&2; exit 1; }
 echo "conformance: wsgate-echo on 127.0.0.1:$echo_port, wsgate on 127.0.0.1:$port"
 
+# run_suite NAME URL CASES [extra runner args]: the runner's lines go to $out/NAME.txt; prints the
+# cases that are not OK (or UNIMPLEMENTED) and the summary.
+run_suite() {
+  local name=$1 url=$2 selected=$3
+  shift 3
+  echo "-- $name: $url"
+  "$python" "$here/autobahn.py" --url "$url" --cases "$selected" --deflate-messages "$deflate_messages" \
+    --report "$out/$name.json" "$@" >"$out/$name.txt" 2>&1
+  grep -v -E '^[0-9.]+ +(OK|UNIMPLEMENTED) ' "$out/$name.txt"
+}
+
+# compare_runs DIRECT GATEWAY: 0 when no case FAILED and the verdicts agree (beyond the known list).
+compare_runs() {
+  rm -f "$out/differences.txt"
+  [[ -f "$out/$1.json" && -f "$out/$2.json" ]] || return 1
+  "$python" "$here/autobahn.py" --compare "$out/$1.json" "$out/$2.json" \
+    --known "$here/known-differences.txt" --differences "$out/differences.txt"
+}
+
 failed=0
-echo "-- direct: ws://127.0.0.1:$echo_port/"
-"$python" "$here/autobahn.py" --url "ws://127.0.0.1:$echo_port/" --cases "$cases" \
-  --deflate-messages "$deflate_messages" --report "$out/direct.json" >"$out/direct.txt" 2>&1 || failed=1
-grep -v -E '^[0-9.]+ +(OK|UNIMPLEMENTED) ' "$out/direct.txt"
-
-echo "-- through wsgate: ws://127.0.0.1:$port/"
-"$python" "$here/autobahn.py" --url "ws://127.0.0.1:$port/" --cases "$cases" \
-  --deflate-messages "$deflate_messages" --report "$out/gateway.json" >"$out/gateway.txt" 2>&1 || failed=1
-grep -v -E '^[0-9.]+ +(OK|UNIMPLEMENTED) ' "$out/gateway.txt"
-
+run_suite direct "ws://127.0.0.1:$echo_port/" "$cases"
+run_suite gateway "ws://127.0.0.1:$port/" "$cases"
 echo "-- verdicts direct vs through wsgate"
-if [[ -f "$out/direct.json" && -f "$out/gateway.json" ]]; then
-  "$python" "$here/autobahn.py" --compare "$out/direct.json" "$out/gateway.json" \
-    --known "$here/known-differences.txt" || failed=1
-else
-  failed=1
+if ! compare_runs direct gateway; then
+  # Timing-sensitive cases (a 0.5-1 s allowance) can miss on a busy machine: run the offending
+  # cases again, one at a time; a real defect fails again.
+  retry=$(cat "$out/differences.txt" 2>/dev/null)
+  if [[ -n "$retry" ]]; then
+    echo "-- again, one at a time: $retry"
+    run_suite direct-retry "ws://127.0.0.1:$echo_port/" "$retry" --jobs 1
+    run_suite gateway-retry "ws://127.0.0.1:$port/" "$retry" --jobs 1
+    compare_runs direct-retry gateway-retry || failed=1
+  else
+    failed=1
+  fi
 fi
 kill -0 "$wsgate_pid" 2>/dev/null || { echo "conformance: wsgate exited during the run" >&2; failed=1; }
 
