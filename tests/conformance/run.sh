@@ -9,7 +9,7 @@
 # Env: CONFORMANCE_CASES (default "*"), CONFORMANCE_OUT (keep the reports and logs in this directory),
 #      CONFORMANCE_DEFLATE_MESSAGES (messages per 12.*/13.* case; default 10, Autobahn sends 1000).
 # Exit 0 when both runs have no FAILED case and the verdicts agree, else 1.
-# Takes about 25 s.
+# Takes about 30 s.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
