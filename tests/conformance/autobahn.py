@@ -110,7 +110,11 @@ def run_all(url, case_ids, timeout_s, jobs, deflate_messages=None):
     lock = threading.Lock()
 
     def one(cid):
-        r = run_case(cid, url, timeout_s, deflate_messages)
+        try:
+            r = run_case(cid, url, timeout_s, deflate_messages)
+        except Exception as e:  # a bug in a case must not stop the others
+            r = {"id": cid, "description": CASES[cid].description, "verdict": FAILED, "behavior": FAILED,
+                 "behavior_close": FAILED, "result": "runner error: %r" % e, "result_close": "", "duration_ms": 0}
         with lock:
             results[cid] = r
         return r
