@@ -92,6 +92,7 @@ void Relay::start(const std::vector<std::uint8_t>& client_pending,
 
 void Relay::go_away() {
   if (finished_) return;
+  send_deferred_client_close();
   queue_close(Side::kBackend, ws::close_code::kGoingAway, "going away");
   queue_close(Side::kClient, ws::close_code::kGoingAway, "going away");
   check_progress();
@@ -189,12 +190,14 @@ void Relay::on_frame_end(Direction& d, const ws::ScanResult& r, std::size_t fram
 
   const Side from = d.from;
   const Side to = other(from);
+  // The backend answered our 1001 while the client's own close waits (on_protocol_error).
+  const bool deferred = from == Side::kBackend && deferred_client_close_.has_value();
   side(from).close_received = true;
   auto parsed = ws::parse_close_payload(r.control_payload);
   note_close(parsed.info.code ? parsed.info.code : std::optional<std::uint16_t>(ws::close_code::kNoStatus),
              side_name(from));
   SideState& sink = side(to);
-  if (sink.close_queued || sink.closed || sink.dead) {
+  if (deferred || sink.close_queued || sink.closed || sink.dead) {
     // The answer to a close the gateway sent (or the sink is gone): consume it here.
     if (d.output_closed) {
       if (d.end > frame_end) side(from).channel->on_forwarded(d.end - frame_end);
@@ -216,6 +219,7 @@ void Relay::on_frame_end(Direction& d, const ws::ScanResult& r, std::size_t fram
     d.end = frame_end;
   }
   d.stopped = true;
+  if (deferred) send_deferred_client_close();  // now at the boundary where the backend's close was
   start_close_timer();
 }
 
@@ -231,14 +235,30 @@ void Relay::on_protocol_error(Direction& d, const ws::ScanResult& r) {
     code = ws::close_code::kInvalidPayload;
     reason = "invalid UTF-8";
   }
+  // Bytes of the offending frame already went to the other side: it is inside a
+  // frame that can never end, so no close frame can reach it cleanly.
+  const bool partly_sent = !d.boundary || (d.writing && d.write_end > *d.boundary);
   // Drop what was not yet written of the offending frame.
   d.stopped = true;
   d.end = d.scanned = d.boundary.value_or(d.begin);
   d.abort_when_stuck = true;
   side(offender).close_received = true;  // the connection is failed: do not wait for its close
   note_close(code, "gateway");
+  const SideState& backend = side(Side::kBackend);
+  if (offender == Side::kClient && !partly_sent && !backend.closed && !backend.dead &&
+      !backend.close_queued) {
+    deferred_client_close_.emplace(code, reason);
+    queue_close(Side::kBackend, ws::close_code::kGoingAway, "peer protocol error");
+    return;
+  }
   queue_close(offender, code, reason);
   queue_close(other(offender), ws::close_code::kGoingAway, "peer protocol error");
+  if (partly_sent) {
+    // RFC 6455 §7.1.7: when a close frame cannot be sent, close the connection
+    // now (not at close_timeout). The offender still gets its close if the
+    // direction toward it is at a boundary; otherwise it is reset too.
+    on_side_dead(other(offender));
+  }
 }
 
 bool Relay::on_ping_pong(Direction& d, const ws::ScanResult& r, std::size_t frame_end) {
@@ -407,6 +427,7 @@ void Relay::on_written(Direction& d, std::size_t n, bool injected, const ErrorCo
 void Relay::on_read_end(Side s) {
   SideState& ss = side(s);
   ss.read_ended = true;
+  if (s == Side::kBackend) send_deferred_client_close();
   Direction& d = dir_from(s);
   if (!ss.close_received) {
     // The peer vanished without a close frame (RFC 6455 §7.1.5: 1006 locally).
@@ -425,6 +446,7 @@ void Relay::on_read_end(Side s) {
 }
 
 void Relay::on_side_dead(Side s) {
+  if (s == Side::kBackend) send_deferred_client_close();
   SideState& ss = side(s);
   ss.dead = true;
   ss.read_ended = true;
@@ -468,6 +490,13 @@ void Relay::queue_close(Side toward, std::uint16_t code, std::string_view reason
   note_close(code, "gateway");
   start_close_timer();
   do_write(d);
+}
+
+void Relay::send_deferred_client_close() {
+  if (!deferred_client_close_) return;
+  auto [code, reason] = std::move(*deferred_client_close_);
+  deferred_client_close_.reset();
+  queue_close(Side::kClient, code, reason);
 }
 
 void Relay::start_close_timer() {

@@ -151,6 +151,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
   void on_side_dead(Side s);
   void source_gone(Direction& d);
   void queue_close(Side toward, std::uint16_t code, std::string_view reason);
+  void send_deferred_client_close();
   void start_close_timer();
   void arm_stall_timer();
   void on_stall_check();
@@ -172,6 +173,11 @@ class Relay : public std::enable_shared_from_this<Relay> {
   bool house_timer_armed_ = false;
   std::uint64_t house_timer_generation_ = 0;  // a wait replaced by a newer one is ignored when it fires
   std::chrono::steady_clock::time_point last_data_;  // last data frame either way
+  // A client that broke the protocol gets its close (1002/1007/1009) once the
+  // backend answered our 1001 (or went away), so that the backend's answers to
+  // what the client sent before the violation still reach it (RFC 6455 §7.1.7
+  // only asks for the close; Autobahn 3.*, 4.*, 5.15 expect the echo first).
+  std::optional<std::pair<std::uint16_t, std::string>> deferred_client_close_;
   bool finished_ = false;
   DoneHandler on_done_;
   RelayResult result_;

@@ -315,9 +315,12 @@ class TinyServer {
 // `subprotocol` in its 101 (the client must have offered it).
 class RecordingBackend {
  public:
-  explicit RecordingBackend(bool answer_pings = false, std::string subprotocol = {})
+  // `after_upgrade`: raw bytes it writes right after its 101 (frames a misbehaving backend sends).
+  explicit RecordingBackend(bool answer_pings = false, std::string subprotocol = {},
+                            std::string after_upgrade = {})
       : answer_pings_(answer_pings),
         subprotocol_(std::move(subprotocol)),
+        after_upgrade_(std::move(after_upgrade)),
         server_([this](int fd) { serve(fd); }) {}
 
   std::string address() const { return server_.address(); }
@@ -348,7 +351,7 @@ class RecordingBackend {
         "Sec-WebSocket-Accept: " +
         ws::compute_accept(key) + "\r\n";
     if (!subprotocol_.empty()) answer += "Sec-WebSocket-Protocol: " + subprotocol_ + "\r\n";
-    if (!raw::write_all(fd, answer + "\r\n")) return;
+    if (!raw::write_all(fd, answer + "\r\n" + after_upgrade_)) return;
     while (auto frame = raw::read_frame(fd, std::chrono::seconds(5))) {
       {
         std::lock_guard lock(mutex_);
@@ -367,6 +370,7 @@ class RecordingBackend {
 
   const bool answer_pings_;
   const std::string subprotocol_;
+  const std::string after_upgrade_;
   std::mutex mutex_;
   std::string head_;
   std::vector<raw::RawFrame> frames_;

@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <initializer_list>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -471,6 +473,111 @@ TEST(GatewaySubprotocols, RoutesMatchOnAnOfferedSubprotocol) {
   ASSERT_TRUE(echoed) << m.last_error();
   EXPECT_EQ(echoed->payload, "to echo");
   EXPECT_EQ(graphql.connections(), 1u);
+}
+
+// ---- strict frames: the offender's close ----
+
+TEST(GatewayStrictFrames, BackendAnswersToEarlierMessagesArriveBeforeTheClients1002) {
+  EchoBackend echo;
+  Gateway gateway(config(echo.address(), ""));
+  WsClient client;
+  ASSERT_TRUE(upgrade_client(client, gateway.port("main"), ClientTransport::kPlain));
+  // A valid message and a frame with an unnegotiated RSV bit, in one write (Autobahn 3.2).
+  ASSERT_TRUE(client.send_raw(WsClient::build_frame(0x1, "Hello, world!") +
+                              WsClient::build_frame(0x1, "bad", true, ws::MaskKey{1, 2, 3, 4}, 0x20)));
+  auto echoed = client.recv_message(3s);
+  ASSERT_TRUE(echoed) << client.last_error();
+  EXPECT_EQ(echoed->payload, "Hello, world!");
+  auto close = client.expect_close(3s);
+  ASSERT_TRUE(close) << client.last_error();
+  EXPECT_EQ(close->close_code, std::optional<std::uint16_t>(1002));
+}
+
+TEST(GatewayStrictFrames, InvalidUtf8MidFrameAfterPartOfItWasForwardedDropsTheConnectionAtOnce) {
+  EchoBackend echo;
+  Gateway gateway(config(echo.address(), "    validate: full\n"));
+  WsClient client;
+  ASSERT_TRUE(upgrade_client(client, gateway.port("main"), ClientTransport::kPlain));
+  // One masked 12-byte text frame sent in parts (Autobahn 6.4.3): the first part is valid and
+  // reaches the echo, which streams it back; the second holds U+110000 (invalid).
+  const ws::MaskKey key{0, 0, 0, 0};
+  std::string frame = WsClient::build_frame(0x1, "abcd\xf4\x90\x80\x80wxyz", true, key);
+  const std::size_t header = frame.size() - 12;
+  ASSERT_TRUE(client.send_raw(frame.substr(0, header + 4)));
+  std::this_thread::sleep_for(300ms);
+  const auto start = Clock::now();
+  ASSERT_TRUE(client.send_raw(frame.substr(header + 4, 4)));
+  EXPECT_TRUE(client.wait_eof(3s));
+  EXPECT_LT(Clock::now() - start, 1500ms);  // not close_timeout (2 s here)
+}
+
+// A backend breaking RFC 6455: with validate: frames (full for UTF-8) it gets close 1002 (1007),
+// masked, and the client 1001.
+struct BackendViolation {
+  std::string name;
+  std::string bytes;  // what the backend sends after its 101
+  std::uint16_t code;
+  std::string validate = "frames";
+};
+
+void PrintTo(const BackendViolation& v, std::ostream* os) { *os << v.name; }
+
+class GatewayBackendViolationTest : public ::testing::TestWithParam<BackendViolation> {};
+
+TEST_P(GatewayBackendViolationTest, BackendGetsItsCloseAndTheClient1001) {
+  const BackendViolation& v = GetParam();
+  RecordingBackend backend(false, {}, v.bytes);
+  Gateway gateway(config(backend.address(), "    validate: " + v.validate + "\n"));
+  WsClient client;
+  ASSERT_TRUE(upgrade_client(client, gateway.port("main"), ClientTransport::kPlain));
+  auto close = client.expect_close(3s);
+  ASSERT_TRUE(close) << client.last_error();
+  EXPECT_EQ(close->close_code, std::optional<std::uint16_t>(1001));
+  EXPECT_EQ(client.discarded_messages(), 0u);  // nothing of the bad frame reached the client
+  ASSERT_TRUE(backend.wait_done(6s));
+  const auto frames = backend.frames();
+  ASSERT_FALSE(frames.empty());
+  EXPECT_TRUE(frames.back().masked);
+  EXPECT_EQ(close_code_of(frames.back()), std::optional<std::uint16_t>(v.code));
+}
+
+std::string bytes(std::initializer_list<int> list) {
+  std::string out;
+  for (int b : list) out += static_cast<char>(b);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Gateway, GatewayBackendViolationTest,
+    ::testing::Values(
+        BackendViolation{"MaskedFrame", bytes({0x81, 0x81, 1, 2, 3, 4, 'x' ^ 1}), 1002},
+        BackendViolation{"UnnegotiatedRsv1", bytes({0xC1, 0x01, 'x'}), 1002},
+        BackendViolation{"ReservedOpcode3", bytes({0x83, 0x00}), 1002},
+        BackendViolation{"ReservedControlOpcode11", bytes({0x8B, 0x00}), 1002},
+        BackendViolation{"FragmentedPing", bytes({0x09, 0x00}), 1002},
+        BackendViolation{"PingOver125Bytes", bytes({0x89, 0x7E, 0x00, 0x7E}) + std::string(126, 'p'), 1002},
+        BackendViolation{"CloseCode999", bytes({0x88, 0x02, 0x03, 0xE7}), 1002},
+        BackendViolation{"CloseWithOneBytePayload", bytes({0x88, 0x01, 0x03}), 1002},
+        BackendViolation{"ContinuationWithoutStart", bytes({0x80, 0x01, 'x'}), 1002},
+        BackendViolation{"NewMessageInsideFragmented", bytes({0x01, 0x01, 'a', 0x81, 0x01, 'b'}), 1002},
+        BackendViolation{"NonMinimalLength", bytes({0x81, 0x7E, 0x00, 0x01, 'x'}), 1002},
+        BackendViolation{"InvalidUtf8Text", bytes({0x81, 0x02, 0xC3, 0x28}), 1007, "full"},
+        BackendViolation{"InvalidUtf8AcrossFragments", bytes({0x01, 0x01, 0xE2, 0x80, 0x02, 0x82, 0x28}),
+                         1007, "full"}),
+    [](const ::testing::TestParamInfo<BackendViolation>& p) { return p.param.name; });
+
+TEST(GatewayStrictFrames, ValidateOffTunnelsWhatFramesWouldRefuse) {
+  RecordingBackend backend(false, {}, bytes({0xC1, 0x01, 'x'}));  // RSV1 without an extension
+  Gateway gateway(config(backend.address(), "    validate: off\n"));
+  WsClient client;
+  ASSERT_TRUE(upgrade_client(client, gateway.port("main"), ClientTransport::kPlain));
+  client.set_allowed_rsv(ws::kRsv1);
+  auto frame = client.recv_frame(3s);
+  ASSERT_TRUE(frame) << client.last_error();
+  EXPECT_EQ(frame->header.opcode, 0x1);
+  EXPECT_EQ(frame->header.rsv, ws::kRsv1);
+  // Boundaries are still tracked: the close handshake completes end to end.
+  ASSERT_TRUE(client.close_and_wait(1000, {}, 3s)) << client.last_error();
 }
 
 // ---- route_defaults ----
