@@ -146,7 +146,10 @@ void Relay::on_readable(Direction& d, const ErrorCode& wait_ec) {
     on_read_end(d.from);
     return;
   }
-  from.last_rx = std::chrono::steady_clock::now();
+  // Stamped only for keep-alive: the default data path reads no clock.
+  if (options_.keepalive[static_cast<int>(d.from)].interval.count() != 0) {
+    from.last_rx = std::chrono::steady_clock::now();
+  }
   if (!d.stopped) {
     d.end += n;
     process(d);
@@ -407,7 +410,9 @@ void Relay::on_written(Direction& d, std::size_t n, bool injected, const ErrorCo
     check_progress();
     return;
   }
-  side(to).last_tx = std::chrono::steady_clock::now();
+  if (options_.keepalive[static_cast<int>(to)].interval.count() != 0) {
+    side(to).last_tx = std::chrono::steady_clock::now();
+  }
   if (injected) {
     d.in_flight.clear();
     d.in_flight.shrink_to_fit();

@@ -141,3 +141,47 @@ TEST_P(GatewayH2WsRulesTest, RouteMatchesOnOfferedSubprotocol) {
 
 }  // namespace
 }  // namespace wsgate::test::h2_gateway
+
+namespace wsgate::test::h2_gateway {
+namespace {
+
+TEST(GatewayH2ListenerLimits, MaxStreamsPerConnectionHoldsTheThirdWebSocketUntilOneEnds) {
+  EchoBackend echo;
+  Gateway gateway(R"(workers: 1
+listeners:
+  - name: main
+    address: 127.0.0.1:0
+    protocols: [h2c, http/1.1]
+    max_streams_per_connection: 2
+access_log: {path: "off"}
+routes:
+  - name: echo
+    backend: echo
+backends:
+  - name: echo
+    endpoints: [)" +
+                  echo.address() + "]\n");
+  H2Client client;
+  ASSERT_TRUE(client.connect("127.0.0.1", gateway.port("main"), false)) << client.last_error();
+  std::vector<std::int32_t> open;
+  for (int i = 0; i < 2; ++i) {
+    const std::int32_t s = client.open_websocket("/");
+    ASSERT_GT(s, 0) << client.last_error();
+    auto r = client.wait_response(s);
+    ASSERT_TRUE(r) << client.last_error();
+    ASSERT_EQ(r->status, 200);
+    open.push_back(s);
+  }
+  // SETTINGS_MAX_CONCURRENT_STREAMS = 2: the client may not open a third (nghttp2 holds it back).
+  const std::int32_t third = client.open_websocket("/");
+  ASSERT_GT(third, 0) << client.last_error();
+  EXPECT_FALSE(client.wait_response(third, 500ms));
+  ASSERT_TRUE(client.close_and_wait(open[0], 1000, {}, 3s)) << client.last_error();
+  ASSERT_TRUE(client.end_stream(open[0])) << client.last_error();  // the stream closes both ways
+  auto r = client.wait_response(third, 5s);
+  ASSERT_TRUE(r) << client.last_error();
+  EXPECT_EQ(r->status, 200);
+}
+
+}  // namespace
+}  // namespace wsgate::test::h2_gateway
