@@ -4,7 +4,6 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
-#include <atomic>
 #include <boost/asio/error.hpp>
 #include <cstring>
 
@@ -55,7 +54,10 @@ Relay::Relay(boost::asio::any_io_executor executor, std::shared_ptr<Channel> cli
       on_done_(std::move(on_done)),
       started_at_(std::chrono::steady_clock::now()) {
   last_data_ = started_at_;
-  for (auto& s : sides_) s.last_rx = s.last_tx = started_at_;
+  for (int i = 0; i < 2; ++i) {
+    const KeepaliveRule& rule = options_.keepalive[i];
+    sides_[i].keepalive = ws::KeepaliveScheduler({rule.interval, rule.timeout}, started_at_);
+  }
   sides_[0].channel = std::move(client);
   sides_[1].channel = std::move(backend);
   dirs_[0].from = Side::kClient;
@@ -147,9 +149,7 @@ void Relay::on_readable(Direction& d, const ErrorCode& wait_ec) {
     return;
   }
   // Stamped only for keep-alive: the default data path reads no clock.
-  if (options_.keepalive[static_cast<int>(d.from)].interval.count() != 0) {
-    from.last_rx = std::chrono::steady_clock::now();
-  }
+  if (from.keepalive.enabled()) from.keepalive.on_received(std::chrono::steady_clock::now());
   if (!d.stopped) {
     d.end += n;
     process(d);
@@ -268,19 +268,14 @@ bool Relay::on_ping_pong(Direction& d, const ws::ScanResult& r, std::size_t fram
   const Side from = d.from;
   SideState& src = side(from);
   const auto opcode = static_cast<ws::Opcode>(r.header.opcode);
-  if (opcode == ws::Opcode::kPong && src.ping_outstanding && r.control_payload.size() == 8) {
-    std::uint64_t v = 0;
-    for (std::uint8_t b : r.control_payload) v = (v << 8) | b;
-    if (v == src.ping_payload) {
-      // The answer to the gateway's keep-alive PING: consumed, never forwarded.
-      // The next PING is due one interval from now, earlier than the wait for
-      // this one's deadline: re-arm.
-      src.ping_outstanding = false;
-      drop_control_frame(d, r, frame_end);
-      house_timer_armed_ = false;
-      arm_house_timer();
-      return true;
-    }
+  if (opcode == ws::Opcode::kPong && src.keepalive.on_pong(r.control_payload)) {
+    // The answer to the gateway's keep-alive PING: consumed, never forwarded.
+    // The next PING is due one interval from now, earlier than the wait for
+    // this one's deadline: re-arm.
+    drop_control_frame(d, r, frame_end);
+    house_timer_armed_ = false;
+    arm_house_timer();
+    return true;
   }
   if (opcode == ws::Opcode::kPing && options_.answer_pings) {
     // Answer here (RFC 6455 §5.5.3: the latest PING's payload wins) instead of forwarding.
@@ -410,9 +405,7 @@ void Relay::on_written(Direction& d, std::size_t n, bool injected, const ErrorCo
     check_progress();
     return;
   }
-  if (options_.keepalive[static_cast<int>(to)].interval.count() != 0) {
-    side(to).last_tx = std::chrono::steady_clock::now();
-  }
+  if (side(to).keepalive.enabled()) side(to).keepalive.on_sent(std::chrono::steady_clock::now());
   if (injected) {
     d.in_flight.clear();
     d.in_flight.shrink_to_fit();
@@ -621,15 +614,8 @@ void Relay::arm_house_timer() {
   if (house_timer_armed_ || finished_ || close_timer_started_) return;
   using Clock = std::chrono::steady_clock;
   auto next = Clock::time_point::max();
-  for (Side s : {Side::kClient, Side::kBackend}) {
-    const KeepaliveRule& rule = options_.keepalive[static_cast<int>(s)];
-    const SideState& ss = side(s);
-    if (rule.interval.count() == 0 || ss.closed || ss.dead) continue;
-    if (rule.timeout.count() == 0) {
-      next = std::min(next, ss.last_tx + rule.interval);
-    } else {
-      next = std::min(next, ss.ping_outstanding ? ss.ping_sent + rule.timeout : ss.last_rx + rule.interval);
-    }
+  for (const SideState& ss : sides_) {
+    if (!ss.closed && !ss.dead) next = std::min(next, ss.keepalive.next_deadline());
   }
   if (options_.idle_timeout.count() != 0) next = std::min(next, last_data_ + options_.idle_timeout);
   if (next == Clock::time_point::max()) return;
@@ -650,24 +636,21 @@ void Relay::on_house_timer() {
   if (close_timer_started_) return;
   const auto now = std::chrono::steady_clock::now();
   for (Side s : {Side::kClient, Side::kBackend}) {
-    const KeepaliveRule& rule = options_.keepalive[static_cast<int>(s)];
     SideState& ss = side(s);
-    if (rule.interval.count() == 0 || ss.closed || ss.dead || ss.close_queued) continue;
-    if (rule.timeout.count() == 0) {
-      if (now - ss.last_tx >= rule.interval) {
-        send_keepalive(s, ws::Opcode::kPong);  // unsolicited heartbeat (RFC 6455 §5.5.3)
-        ss.last_tx = now;
-      }
-    } else if (ss.ping_outstanding) {
-      if (now - ss.ping_sent >= rule.timeout) {
+    if (ss.closed || ss.dead || ss.close_queued) continue;
+    switch (ss.keepalive.poll(now)) {
+      case ws::KeepaliveScheduler::Action::kNone:
+        break;
+      case ws::KeepaliveScheduler::Action::kSendPing:
+        send_keepalive(s, ws::Opcode::kPing, ss.keepalive.ping_payload());
+        break;
+      case ws::KeepaliveScheduler::Action::kSendPong:
+        send_keepalive(s, ws::Opcode::kPong, {});  // unsolicited heartbeat (RFC 6455 §5.5.3)
+        break;
+      case ws::KeepaliveScheduler::Action::kDead:
         keepalive_dead(s);
         check_progress();
         return;
-      }
-    } else if (now - ss.last_rx >= rule.interval) {
-      send_keepalive(s, ws::Opcode::kPing);
-      ss.ping_outstanding = true;
-      ss.ping_sent = now;
     }
   }
   if (options_.idle_timeout.count() != 0 && now - last_data_ >= options_.idle_timeout) {
@@ -680,23 +663,11 @@ void Relay::on_house_timer() {
   arm_house_timer();
 }
 
-void Relay::send_keepalive(Side toward, ws::Opcode opcode) {
-  // A process-wide counter makes every PING payload unique.
-  static std::atomic<std::uint64_t> next_payload{1};
-  SideState& ss = side(toward);
-  std::array<std::uint8_t, 8> payload{};
-  std::size_t length = 0;
-  if (opcode == ws::Opcode::kPing) {
-    ss.ping_payload = next_payload.fetch_add(1, std::memory_order_relaxed);
-    for (std::size_t i = 0; i < payload.size(); ++i) {
-      payload[i] = static_cast<std::uint8_t>(ss.ping_payload >> (8 * (payload.size() - 1 - i)));
-    }
-    length = payload.size();
-  }
+void Relay::send_keepalive(Side toward, ws::Opcode opcode, std::span<const std::uint8_t> payload) {
   std::optional<ws::MaskKey> mask;
   if (toward == Side::kBackend) mask = random_mask_key();
   Direction& d = dir_from(other(toward));
-  d.keepalive = ws::build_control_frame(opcode, std::span(payload.data(), length), mask);
+  d.keepalive = ws::build_control_frame(opcode, payload, mask);
   do_write(d);
 }
 

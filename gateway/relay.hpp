@@ -21,6 +21,7 @@
 #include "gateway/channel.hpp"
 #include "gateway/metrics.hpp"
 #include "ws/frame_scanner.hpp"
+#include "ws/keepalive.hpp"
 
 namespace wsgate::gw {
 
@@ -86,17 +87,13 @@ class Relay : public std::enable_shared_from_this<Relay> {
  private:
   struct SideState {
     std::shared_ptr<Channel> channel;
-    bool close_queued = false;                        // a close frame toward this side is queued or written
-    bool close_received = false;                      // a whole close frame came from this side
-    bool read_ended = false;                          // EOF or error reading this side
-    bool write_shut = false;                          // our FIN was sent
-    bool closed = false;                              // channel released
-    bool dead = false;                                // a write failed or the transport is gone
-    std::chrono::steady_clock::time_point last_rx{};  // last bytes read from this side
-    std::chrono::steady_clock::time_point last_tx{};  // last write to this side completed
-    bool ping_outstanding = false;                    // a keep-alive PING awaits its PONG
-    std::uint64_t ping_payload = 0;                   // its payload (8 bytes, big-endian)
-    std::chrono::steady_clock::time_point ping_sent{};
+    bool close_queued = false;         // a close frame toward this side is queued or written
+    bool close_received = false;       // a whole close frame came from this side
+    bool read_ended = false;           // EOF or error reading this side
+    bool write_shut = false;           // our FIN was sent
+    bool closed = false;               // channel released
+    bool dead = false;                 // a write failed or the transport is gone
+    ws::KeepaliveScheduler keepalive;  // toward this side (stamped only when enabled)
   };
 
   // Bytes read from side `from` and written to the other side.
@@ -140,7 +137,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
   }
   void arm_house_timer();
   void on_house_timer();
-  void send_keepalive(Side toward, ws::Opcode opcode);
+  void send_keepalive(Side toward, ws::Opcode opcode, std::span<const std::uint8_t> payload);
   void keepalive_dead(Side s);
   std::size_t writable_limit(const Direction& d) const;
   void do_write(Direction& d);
