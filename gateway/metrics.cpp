@@ -275,7 +275,8 @@ void WorkerMetrics::stream_closed(std::size_t route, Protocol p, double duration
 }
 
 void WorkerMetrics::handshake(std::optional<std::size_t> route, Protocol p, int status, double seconds) {
-  std::size_t r = route && *route < shape_.routes ? *route : shape_.routes;  // the last row is "none"
+  // The last row is "none": no route, or an index without a name.
+  std::size_t r = route && *route < routes_in_use_.load(std::memory_order_relaxed) ? *route : shape_.routes;
   handshakes_[(r * kProtocols + static_cast<std::size_t>(p)) * kHandshakeSlots + handshake_slot(status)].add(
       1);
   handshake_duration_[r].observe(seconds);
@@ -327,6 +328,7 @@ Metrics::Metrics(const Config& config, std::size_t workers)
   register_names(config, ids, error);  // within capacity by construction
   for (std::size_t i = 0; i < std::max<std::size_t>(workers, 1); ++i) {
     workers_.push_back(std::make_unique<WorkerMetrics>(capacity_));
+    workers_.back()->routes_in_use_.store(names_.routes.size(), std::memory_order_relaxed);
   }
   auto process = read_process_stats();
   if (process && process->start_time_seconds > 0) {
@@ -380,6 +382,7 @@ bool Metrics::register_names(const Config& config, MetricIds& ids, std::string& 
     if (!assign(next.backends, b.name, capacity_.backends, out.backends, "backend")) return false;
   }
   names_ = std::move(next);
+  for (auto& w : workers_) w->routes_in_use_.store(names_.routes.size(), std::memory_order_relaxed);
   // Status page descriptions follow the newest config; removed names keep their rows.
   listener_info_.resize(names_.listeners.size());
   route_info_.resize(names_.routes.size());
@@ -757,7 +760,8 @@ StatusSnapshot Metrics::snapshot() const {
   {
     std::lock_guard lock(mutex_);
     s.listeners = listener_info_;
-      s.backends = backend_info_;
+    s.routes = route_info_;
+    s.backends = backend_info_;
     endpoints = endpoints_;
     read_dropped = read_access_log_dropped_;
   }

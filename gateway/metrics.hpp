@@ -114,7 +114,8 @@ class WorkerMetrics {  // one per worker, written only by that worker's thread
  private:
   friend class Metrics;
 
-  MetricsShape shape_;
+  MetricsShape shape_;                            // the capacity of each label dimension
+  std::atomic<std::size_t> routes_in_use_{0};     // named routes; set by Metrics, read by handshake()
   // Index helpers into the flat arrays below.
   std::size_t conn_index(std::size_t listener, Protocol p) const {
     return listener * 2 + static_cast<std::size_t>(p);
