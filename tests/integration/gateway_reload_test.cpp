@@ -315,7 +315,7 @@ TEST_F(GatewayReload, ListenersAreAddedAndRemovedWhileOthersKeepServing) {
   const std::string extra =
       "  - name: extra\n"
       "    address: 127.0.0.1:0\n"
-      "    protocols: [http/1.1]\n";
+      "    protocols: [h2c, http/1.1]\n";
   ConfigParts parts{route("echo", "/echo", "a"), backend("a", echo_a_.address()), extra};
   start(parts);
   const std::uint16_t extra_port = gw().port("extra");
@@ -323,6 +323,10 @@ TEST_F(GatewayReload, ListenersAreAddedAndRemovedWhileOthersKeepServing) {
   ASSERT_TRUE(upgrade_client(on_main, port(), ClientTransport::kPlain, "/echo"));
   WsClient on_extra;
   ASSERT_TRUE(upgrade_client(on_extra, extra_port, ClientTransport::kPlain, "/echo"));
+  H2Client h2_extra;
+  ASSERT_TRUE(h2_extra.connect("127.0.0.1", extra_port, false)) << h2_extra.last_error();
+  const std::int32_t h2_stream = open_h2(h2_extra, "/echo");
+  ASSERT_GT(h2_stream, 0);
 
   ConfigParts next = parts;
   next.listeners_extra =
@@ -347,6 +351,10 @@ TEST_F(GatewayReload, ListenersAreAddedAndRemovedWhileOthersKeepServing) {
   auto close = on_extra.expect_close(5s);
   ASSERT_TRUE(close) << on_extra.last_error();
   EXPECT_EQ(close->close_code, std::optional<std::uint16_t>(1001));
+  auto h2_close = h2_extra.expect_close(h2_stream, 5s);
+  ASSERT_TRUE(h2_close) << h2_extra.last_error();
+  EXPECT_EQ(h2_close->close_code, std::optional<std::uint16_t>(1001));
+  EXPECT_TRUE(h2_extra.goaway_received().has_value());
   EXPECT_TRUE(wait_until([&] { return handshake_status(extra_port, "/echo") == 0; }, 5s));
   // The kept listener and its open WebSocket never noticed.
   EXPECT_TRUE(echoes(on_main, "main kept"));
@@ -419,13 +427,18 @@ TEST_F(GatewayReload, NoHandshakeFailsWhileReloadingUnderConnectChurn) {
   };
   std::thread h1_thread(churn, false);
   std::thread h2_thread(churn, true);
-  for (int i = 0; i < 10; ++i) {
-    // Alternate the backend of the route (both echo) and add/remove a route.
+  constexpr int kReloads = 16;
+  for (int i = 0; i < kReloads; ++i) {
+    // Alternate the backend of the route (both echo) and add/remove a route; every fourth by SIGHUP.
     const bool odd = i % 2 == 1;
     rewrite({route("echo", "/echo", odd ? "b" : "a") + (odd ? route("more", "/more", "b") : ""),
              backend("a", echo_a_.address()) + backend("b", echo_b.address())});
-    EXPECT_EQ(post_reload(gw()).status, 200);
-    std::this_thread::sleep_for(50ms);
+    if (i % 4 == 3) {
+      EXPECT_EQ(sighup(gw()), "success");
+    } else {
+      EXPECT_EQ(post_reload(gw()).status, 200);
+    }
+    std::this_thread::sleep_for(30ms);
   }
   stop.store(true);
   h1_thread.join();
@@ -433,7 +446,7 @@ TEST_F(GatewayReload, NoHandshakeFailsWhileReloadingUnderConnectChurn) {
   std::lock_guard lock(failure_mutex);
   EXPECT_EQ(failed.load(), 0) << "first failure on " << first_failure;
   EXPECT_GT(done.load(), 20);
-  EXPECT_EQ(metric(gw(), R"(wsgate_config_reloads_total{result="success"})"), 10.0);
+  EXPECT_EQ(metric(gw(), R"(wsgate_config_reloads_total{result="success"})"), double{kReloads});
   EXPECT_EQ(gw().stop(), 0);
 }
 
