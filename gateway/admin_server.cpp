@@ -316,7 +316,9 @@ void AdminServer::start() {
   s.thread = std::thread([&s] { s.io.run(); });
 }
 
-void AdminServer::set_reload_handler(std::function<ReloadAnswer()> reload) { impl_->reload = std::move(reload); }
+void AdminServer::set_reload_handler(std::function<ReloadAnswer()> reload) {
+  impl_->reload = std::move(reload);
+}
 
 tcp::endpoint AdminServer::bound_endpoint() const { return impl_->bound; }
 

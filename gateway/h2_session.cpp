@@ -443,7 +443,8 @@ void H2Session::retire_backends(std::uint64_t generation, const std::vector<std:
   std::vector<std::shared_ptr<Relay>> relays;
   for (auto& [id, st] : streams_) {
     if (!st.relay || st.relay_done || !st.snapshot || st.snapshot->generation >= generation) continue;
-    if (std::find(backends.begin(), backends.end(), st.route->backend) != backends.end()) relays.push_back(st.relay);
+    if (std::find(backends.begin(), backends.end(), st.route->backend) != backends.end())
+      relays.push_back(st.relay);
   }
   for (auto& r : relays) r->go_away();
   schedule_flush();

@@ -381,6 +381,7 @@ bool Metrics::register_names(const Config& config, MetricIds& ids, std::string& 
   for (const auto& b : config.backends) {
     if (!assign(next.backends, b.name, capacity_.backends, out.backends, "backend")) return false;
   }
+  const std::size_t known_backends = names_.backends.size();
   names_ = std::move(next);
   for (auto& w : workers_) w->routes_in_use_.store(names_.routes.size(), std::memory_order_relaxed);
   // Status page descriptions follow the newest config; removed names keep their rows.
@@ -409,6 +410,7 @@ bool Metrics::register_names(const Config& config, MetricIds& ids, std::string& 
     s.name = b.name;
     s.protocol = std::string(backend_protocol_text(b.protocol));
     s.tls = b.tls.has_value();
+    if (out.backends[i] < known_backends) continue;  // endpoint health of a known name: set_backend_endpoints
     std::vector<EndpointState> endpoints;
     for (const auto& e : b.endpoints) endpoints.push_back({e.to_string(), true});
     endpoints_[out.backends[i]] = std::move(endpoints);
@@ -604,8 +606,9 @@ std::string Metrics::render_prometheus() const {
       family("wsgate_handshake_duration_seconds",
              "Time from the request head to the handshake answer (backend included).", MetricType::Histogram);
   for (std::size_t r = 0; r <= routes; ++r) {
-    add_histogram(hs_duration, {{"route", route_label(r)}}, kHandshakeBuckets, workers_,
-                  [&](const WorkerMetrics& w) -> const LocalHistogram& { return w.handshake_duration_[row(r)]; });
+    add_histogram(
+        hs_duration, {{"route", route_label(r)}}, kHandshakeBuckets, workers_,
+        [&](const WorkerMetrics& w) -> const LocalHistogram& { return w.handshake_duration_[row(r)]; });
   }
   out.push_back(std::move(hs_duration));
 
@@ -655,8 +658,8 @@ std::string Metrics::render_prometheus() const {
   out.push_back(std::move(endpoints));
 
   // Config reloads (names as Prometheus' own prometheus_config_* metrics).
-  auto reload_total = family("wsgate_config_reloads_total", "Config reloads (SIGHUP, POST /-/reload) by outcome.",
-                             MetricType::Counter);
+  auto reload_total = family("wsgate_config_reloads_total",
+                             "Config reloads (SIGHUP, POST /-/reload) by outcome.", MetricType::Counter);
   add_counter(reload_total, {{"result", "success"}}, static_cast<double>(reloads.first));
   add_counter(reload_total, {{"result", "failure"}}, static_cast<double>(reloads.second));
   out.push_back(std::move(reload_total));
@@ -665,9 +668,9 @@ std::string Metrics::render_prometheus() const {
                           MetricType::Gauge);
   add_gauge(reload_ok, {}, last_reload_ok ? 1 : 0);
   out.push_back(std::move(reload_ok));
-  auto reload_time = family("wsgate_config_last_reload_success_timestamp_seconds",
-                            "Unix time of the last successful reload (the process start before one).",
-                            MetricType::Gauge);
+  auto reload_time =
+      family("wsgate_config_last_reload_success_timestamp_seconds",
+             "Unix time of the last successful reload (the process start before one).", MetricType::Gauge);
   add_gauge(reload_time, {}, last_reload_success);
   out.push_back(std::move(reload_time));
 

@@ -114,8 +114,8 @@ class WorkerMetrics {  // one per worker, written only by that worker's thread
  private:
   friend class Metrics;
 
-  MetricsShape shape_;                            // the capacity of each label dimension
-  std::atomic<std::size_t> routes_in_use_{0};     // named routes; set by Metrics, read by handshake()
+  MetricsShape shape_;                         // the capacity of each label dimension
+  std::atomic<std::size_t> routes_in_use_{0};  // named routes; set by Metrics, read by handshake()
   // Index helpers into the flat arrays below.
   std::size_t conn_index(std::size_t listener, Protocol p) const {
     return listener * 2 + static_cast<std::size_t>(p);
@@ -216,8 +216,8 @@ class Metrics {  // process-wide
   // A name keeps its index for the life of the process, so its counters never go
   // back; a name that a reload removes keeps its series; a new name gets a new
   // index. Nothing is registered and false is returned (with `error`) when a
-  // dimension would exceed its capacity. Updates the status page's route and
-  // backend descriptions.
+  // dimension would exceed its capacity. Updates the status page's descriptions;
+  // endpoint health is initialised for new backend names only.
   bool register_names(const Config& config, MetricIds& ids, std::string& error);
   // The label capacity kept for a dimension with `configured` names at start.
   static std::size_t capacity_for(std::size_t configured);

@@ -12,9 +12,9 @@
 namespace wsgate::gw {
 
 struct Reloader::ListenerEntry {
-  std::shared_ptr<const Config> owner;                // keeps *runtime->config alive
+  std::shared_ptr<const Config> owner;  // keeps *runtime->config alive
   std::unique_ptr<ListenerRuntime> runtime;
-  std::vector<std::shared_ptr<Acceptor>> acceptors;   // one per worker
+  std::vector<std::shared_ptr<Acceptor>> acceptors;  // one per worker
 };
 
 namespace {
@@ -29,8 +29,8 @@ std::string endpoint_text(const boost::asio::ip::tcp::endpoint& ep) {
 bool same_listener(const ListenerConfig& a, const ListenerConfig& b) {
   bool same_tls = a.tls.has_value() == b.tls.has_value() &&
                   (!a.tls || (a.tls->cert_file == b.tls->cert_file && a.tls->key_file == b.tls->key_file));
-  return a.name == b.name && a.address.host == b.address.host && a.address.port == b.address.port && same_tls &&
-         a.protocols == b.protocols;
+  return a.name == b.name && a.address.host == b.address.host && a.address.port == b.address.port &&
+         same_tls && a.protocols == b.protocols;
 }
 
 bool same_route(const RouteConfig& a, const RouteConfig& b) {
@@ -49,7 +49,8 @@ void keep_running_settings(const Config& running, Config& next, std::vector<std:
     needs_restart.push_back("admin");
   }
   next.admin = running.admin;
-  if (next.access_log.path != running.access_log.path || next.access_log.format != running.access_log.format) {
+  if (next.access_log.path != running.access_log.path ||
+      next.access_log.format != running.access_log.format) {
     needs_restart.push_back("access_log");
   }
   next.access_log = running.access_log;
@@ -106,7 +107,10 @@ std::string ReloadOutcome::summary(std::string_view trigger) const {
 
 Reloader::Reloader(std::string config_path, std::shared_ptr<const Snapshot> snapshot,
                    std::vector<std::unique_ptr<Worker>>& workers, Metrics& metrics)
-    : config_path_(std::move(config_path)), workers_(workers), metrics_(metrics), current_(std::move(snapshot)) {}
+    : config_path_(std::move(config_path)),
+      workers_(workers),
+      metrics_(metrics),
+      current_(std::move(snapshot)) {}
 
 Reloader::~Reloader() = default;
 
@@ -135,8 +139,8 @@ Reloader::ListenerEntry Reloader::make_listener(const std::shared_ptr<const Conf
 
 void Reloader::start(ListenerEntry& entry) {
   for (auto& a : entry.acceptors) a->start();
-  log_line("listener " + entry.runtime->config->name + " listening on " + endpoint_text(entry.runtime->bound) +
-           (entry.runtime->tls ? " (tls)" : ""));
+  log_line("listener " + entry.runtime->config->name + " listening on " +
+           endpoint_text(entry.runtime->bound) + (entry.runtime->tls ? " (tls)" : ""));
 }
 
 void Reloader::bind_listeners() {
@@ -277,6 +281,11 @@ ReloadOutcome Reloader::reload(std::string_view trigger) {
   // (no moment without an acceptor on a kept address).
   for (auto& entry : fresh) start(entry);
   for (const BackendRuntime& b : next->backends) {
+    // Health shown for unchanged backends stays what the workers' pickers last reported.
+    const bool added = find_named(running.config->backends, b.config->name) == nullptr;
+    const bool changed = std::find(retire.changed_backend_ids.begin(), retire.changed_backend_ids.end(),
+                                   b.index) != retire.changed_backend_ids.end();
+    if (!added && !changed) continue;
     std::vector<std::string> labels;
     for (const auto& e : b.endpoints) labels.push_back(e.label);
     metrics_.set_backend_endpoints(b.index, std::move(labels));

@@ -29,7 +29,8 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const Config> con
     for (std::size_t i = 0; i < config->routes.size(); ++i) snapshot->ids.routes.push_back(i);
     for (std::size_t i = 0; i < config->backends.size(); ++i) snapshot->ids.backends.push_back(i);
   }
-  for (std::size_t i = 0; i < snapshot->backends.size(); ++i) snapshot->backends[i].index = snapshot->ids.backends[i];
+  for (std::size_t i = 0; i < snapshot->backends.size(); ++i)
+    snapshot->backends[i].index = snapshot->ids.backends[i];
   snapshot->config = std::move(config);
   return snapshot;
 }
@@ -38,7 +39,8 @@ namespace {
 bool same_endpoints(const BackendRuntime& a, const BackendRuntime& b) {
   if (a.endpoints.size() != b.endpoints.size()) return false;
   for (std::size_t i = 0; i < a.endpoints.size(); ++i) {
-    if (a.endpoints[i].address != b.endpoints[i].address || a.endpoints[i].host != b.endpoints[i].host) return false;
+    if (a.endpoints[i].address != b.endpoints[i].address || a.endpoints[i].host != b.endpoints[i].host)
+      return false;
   }
   return true;
 }

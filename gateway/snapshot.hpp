@@ -15,10 +15,11 @@
 namespace wsgate::gw {
 
 struct Snapshot {
-  std::uint64_t generation = 0;            // 1 at start, +1 per successful reload
+  std::uint64_t generation = 0;  // 1 at start, +1 per successful reload
   std::shared_ptr<const Config> config;
-  std::vector<BackendRuntime> backends;    // [position in config->backends]; BackendRuntime::index = label index
-  MetricIds ids;                           // label indexes by position in config
+  std::vector<BackendRuntime>
+      backends;   // [position in config->backends]; BackendRuntime::index = label index
+  MetricIds ids;  // label indexes by position in config
 
   // The runtime backend `route` forwards to (route from this snapshot's config); null if none.
   const BackendRuntime* backend_for(const RouteConfig& route) const;

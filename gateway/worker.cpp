@@ -7,7 +7,8 @@
 
 namespace wsgate::gw {
 
-Worker::Worker(std::size_t index, std::shared_ptr<const Snapshot> snapshot, Metrics* metrics, AccessLog* access_log)
+Worker::Worker(std::size_t index, std::shared_ptr<const Snapshot> snapshot, Metrics* metrics,
+               AccessLog* access_log)
     : index_(index),
       snapshot_(std::move(snapshot)),
       io_(1),
@@ -99,7 +100,8 @@ void Worker::publish(std::shared_ptr<const Snapshot> next, Retirement retire) {
       });
     }
     if (!retire.backends.empty()) {
-      // WebSockets to a removed or changed backend may finish by themselves for the drain time, then get 1001.
+      // WebSockets to a removed or changed backend may finish by themselves for the drain time, then get
+      // 1001.
       after(retire.drain, [this, generation = retire.generation, backends = std::move(retire.backends)] {
         for (auto& s : live_sessions()) s->retire_backends(generation, backends);
       });

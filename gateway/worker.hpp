@@ -38,10 +38,10 @@ class Session {
 
 // What a reload takes away from the running WebSockets, applied per worker.
 struct Retirement {
-  std::uint64_t generation = 0;                    // of the snapshot being published
-  std::vector<const ListenerRuntime*> listeners;   // removed: go away now, aborted after `drain`
-  std::vector<std::string> backends;               // removed or changed: close 1001 after `drain`
-  std::vector<std::size_t> changed_backend_ids;    // endpoint health to forget
+  std::uint64_t generation = 0;                   // of the snapshot being published
+  std::vector<const ListenerRuntime*> listeners;  // removed: go away now, aborted after `drain`
+  std::vector<std::string> backends;              // removed or changed: close 1001 after `drain`
+  std::vector<std::size_t> changed_backend_ids;   // endpoint health to forget
   std::chrono::milliseconds drain{0};
 };
 

@@ -450,7 +450,7 @@ TEST(Metrics, ConcurrentWritersAndScrapes) {
 TEST(MetricsReload, NamesKeepTheirSeriesAcrossConfigs) {
   Config config = test_config();
   Metrics m(config, 1);
-  m.worker(0).stream_opened(0, Protocol::kH1);  // chat
+  m.worker(0).stream_opened(0, Protocol::kH1);       // chat
   m.worker(0).upstream_connect_error(1, "timeout");  // feed-svc
 
   Config next = test_config();
@@ -477,8 +477,10 @@ TEST(MetricsReload, NamesKeepTheirSeriesAcrossConfigs) {
   EXPECT_EQ(e.at(R"(wsgate_upstream_connect_errors_total{backend="feed-svc",reason="timeout"})"), 1);
   EXPECT_TRUE(e.has(R"(wsgate_upstream_connect_duration_seconds_count{backend="chat-svc"})"));
 
-  // The original config again: the same indexes, nothing reset.
+  // The original config again: the same indexes, nothing reset (endpoint health neither).
+  m.set_endpoint_healthy(1, 0, false);
   ASSERT_TRUE(m.register_names(config, ids, error)) << error;
+  EXPECT_EQ(scrape(m).at(R"(wsgate_backend_endpoints{backend="feed-svc",state="unhealthy"})"), 1);
   EXPECT_EQ(ids.routes, (std::vector<std::size_t>{0, 1}));
   EXPECT_EQ(scrape(m).at(R"(wsgate_websocket_streams_total{route="chat",protocol="h1"})"), 1);
   StatusSnapshot s = m.snapshot();

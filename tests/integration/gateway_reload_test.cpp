@@ -210,7 +210,8 @@ TEST_F(GatewayReload, BrokenFileIsRejectedAndTheOldConfigKeepsServing) {
   std::string checked;
   ASSERT_EQ(Gateway::check_config(config_text(parts_), &checked), 2);
   std::smatch where;
-  ASSERT_TRUE(std::regex_search(checked, where, std::regex(R"(routes\[0\]\.backend: unknown backend [^(]*\(\S+(:[0-9]+:[0-9]+)\))")))
+  ASSERT_TRUE(std::regex_search(
+      checked, where, std::regex(R"(routes\[0\]\.backend: unknown backend [^(]*\(\S+(:[0-9]+:[0-9]+)\))")))
       << checked;
   EXPECT_NE(answer.body.find("routes[0].backend: unknown backend"), std::string::npos) << answer.body;
   EXPECT_NE(answer.body.find("wsgate.yaml" + where[1].str() + ")"), std::string::npos) << answer.body;
@@ -340,7 +341,8 @@ TEST_F(GatewayReload, ListenersAreAddedAndRemovedWhileOthersKeepServing) {
   ASSERT_EQ(answer.status, 200) << answer.body;
   EXPECT_NE(answer.body.find("listener added: third"), std::string::npos) << answer.body;
   EXPECT_NE(answer.body.find("listener removed: extra"), std::string::npos) << answer.body;
-  auto third = gw().process().wait_for_line(std::regex(R"(listener third listening on \S+:([0-9]+))"), 5s, mark);
+  auto third =
+      gw().process().wait_for_line(std::regex(R"(listener third listening on \S+:([0-9]+))"), 5s, mark);
   ASSERT_TRUE(third);
   const auto third_port = static_cast<std::uint16_t>(std::stoi((*third)[1]));
 
