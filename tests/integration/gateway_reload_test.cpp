@@ -364,6 +364,23 @@ TEST_F(GatewayReload, ListenersAreAddedAndRemovedWhileOthersKeepServing) {
   EXPECT_EQ(gw().stop(), 0);
 }
 
+TEST_F(GatewayReload, ANewListenerThatCannotBindRejectsTheWholeReload) {
+  start({route("echo", "/echo", "a"), backend("a", echo_a_.address())});
+  // The admin listener holds its port without SO_REUSEPORT: a listener there cannot bind.
+  const std::string taken = "127.0.0.1:" + std::to_string(*gw().admin_port());
+  ConfigParts next{route("echo", "/echo", "a") + route("new", "/new", "a"), backend("a", echo_a_.address()),
+                   "  - name: taken\n    address: " + taken + "\n    protocols: [http/1.1]\n"};
+  rewrite(next);
+  const HttpResponse answer = post_reload(gw());
+  EXPECT_EQ(answer.status, 500) << answer.body;
+  EXPECT_NE(answer.body.find("listeners.taken: cannot listen on"), std::string::npos) << answer.body;
+  // Nothing of it was applied.
+  EXPECT_EQ(handshake_status(port(), "/new"), 404);
+  EXPECT_EQ(handshake_status(port(), "/echo"), 101);
+  EXPECT_EQ(metric(gw(), R"(wsgate_config_reloads_total{result="failure"})"), 1.0);
+  EXPECT_EQ(gw().stop(), 0);
+}
+
 TEST_F(GatewayReload, OpenStreamsKeepEchoingThroughManyReloads) {
   start({route("echo", "/echo", "a"), backend("a", echo_a_.address())});
   WsClient h1;
