@@ -53,6 +53,7 @@ struct AdminServer::Impl {
   HostPort address;
   Metrics& metrics;
   std::function<std::string()> status_json_extra;
+  std::function<ReloadAnswer()> reload;
   AdminLimits limits;
   // Declared before io_context: connections still owned by pending handlers
   // unregister themselves while the io_context is destroyed.
@@ -236,6 +237,17 @@ Answer AdminServer::Impl::route(const h1::RequestHead& head) {
   std::string_view path = head.target;
   if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
 
+  if (path == "/-/reload" && reload) {
+    if (head.method != "POST") {
+      Answer refused = text_answer(405, "method not allowed\n");
+      refused.extra.add("Allow", "POST");
+      return refused;
+    }
+    ReloadAnswer outcome = reload();
+    Answer a = text_answer(outcome.status, std::move(outcome.json));
+    a.content_type = "application/json";
+    return a;
+  }
   Answer a;
   if (path == "/metrics") {
     a.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -302,6 +314,10 @@ void AdminServer::start() {
   s.started = true;
   s.do_accept();
   s.thread = std::thread([&s] { s.io.run(); });
+}
+
+void AdminServer::set_reload_handler(std::function<ReloadAnswer()> reload) {
+  impl_->reload = std::move(reload);
 }
 
 tcp::endpoint AdminServer::bound_endpoint() const { return impl_->bound; }

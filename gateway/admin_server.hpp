@@ -1,5 +1,5 @@
 // Admin listener: /metrics (Prometheus text 0.0.4), /healthz, /readyz, the status
-// page (/ and /status.json). One dedicated thread with its own io_context, HTTP/1.1
+// page (/ and /status.json), POST /-/reload. One dedicated thread with its own io_context, HTTP/1.1
 // with keep-alive, bounded: head size, read/idle/write timeouts, connection count.
 #pragma once
 
@@ -23,6 +23,12 @@ struct AdminLimits {
   std::chrono::milliseconds write_timeout{10000};
 };
 
+// The answer to POST /-/reload: HTTP status and a JSON body.
+struct ReloadAnswer {
+  int status = 200;
+  std::string json;
+};
+
 class AdminServer {
  public:
   // `status_json_extra`: returns a JSON value added to /status.json as "extra" (called on the admin thread).
@@ -35,6 +41,9 @@ class AdminServer {
   // Binds and listens on the caller's thread, then serves on a new thread.
   // Throws std::runtime_error naming the address when it cannot bind. Port 0 picks a free port.
   void start();
+  // Serves POST /-/reload with `reload` (run on the admin thread; it may block
+  // for DNS). Without one, /-/reload is 404. Call before start().
+  void set_reload_handler(std::function<ReloadAnswer()> reload);
   boost::asio::ip::tcp::endpoint bound_endpoint() const;  // valid after start()
   // Stops the thread and closes every connection. Idempotent; any thread but the admin thread.
   void stop();

@@ -89,12 +89,24 @@ std::vector<BackendRuntime> resolve_backends(const Config& config, std::vector<s
   return out;
 }
 
+std::vector<EndpointPicker::Clock::time_point>& EndpointPicker::failed_of(std::size_t index) {
+  if (index >= failed_until_.size()) {
+    failed_until_.resize(index + 1);
+    next_.resize(index + 1, 0);
+  }
+  return failed_until_[index];
+}
+
+void EndpointPicker::forget(std::size_t index) {
+  if (index < failed_until_.size()) failed_until_[index].clear();
+}
+
 std::vector<std::size_t> EndpointPicker::order(const BackendRuntime& backend, std::size_t max_attempts) {
   std::vector<std::size_t> healthy;
   std::vector<std::size_t> penalised;
   const std::size_t n = backend.endpoints.size();
   if (n == 0) return {};
-  auto& failed = failed_until_[backend.index];
+  auto& failed = failed_of(backend.index);
   if (failed.size() != n) failed.assign(n, Clock::time_point{});
   std::size_t start = next_[backend.index]++ % n;
   auto now = Clock::now();
@@ -108,7 +120,7 @@ std::vector<std::size_t> EndpointPicker::order(const BackendRuntime& backend, st
 }
 
 void EndpointPicker::report_failure(const BackendRuntime& backend, std::size_t endpoint) {
-  auto& failed = failed_until_[backend.index];
+  auto& failed = failed_of(backend.index);
   if (failed.size() != backend.endpoints.size()) failed.assign(backend.endpoints.size(), Clock::time_point{});
   const bool was_healthy = failed[endpoint] <= Clock::now();
   failed[endpoint] = Clock::now() + kFailurePenalty;
@@ -116,7 +128,7 @@ void EndpointPicker::report_failure(const BackendRuntime& backend, std::size_t e
 }
 
 void EndpointPicker::report_success(const BackendRuntime& backend, std::size_t endpoint) {
-  auto& failed = failed_until_[backend.index];
+  auto& failed = failed_of(backend.index);
   if (endpoint < failed.size() && failed[endpoint] != Clock::time_point{}) {
     failed[endpoint] = Clock::time_point{};
     if (health_listener_) health_listener_(backend.index, endpoint, true);

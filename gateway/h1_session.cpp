@@ -27,7 +27,8 @@ constexpr std::chrono::seconds kLinger{2};
 H1Session::H1Session(Worker& worker, ListenerRuntime& listener, std::shared_ptr<Transport> client)
     : worker_(worker),
       listener_(listener),
-      config_(worker.config()),
+      snapshot_(worker.snapshot()),
+      config_(snapshot_->config),
       client_(std::move(client)),
       timer_(worker.io()),
       parser_(h1::HeadLimits{config_->limits.max_request_head, 256,
@@ -146,10 +147,13 @@ void H1Session::on_head() {
     answer(503, "shutting down\n");
     return;
   }
+  // Routed on the newest config (a reload between accept and head counts).
+  snapshot_ = worker_.snapshot();
+  config_ = snapshot_->config;
   auto host = request_.headers.get("Host").value_or("");
   Router router(*config_);
   route_ = router.match(host, request_.target, offered_subprotocols(request_.headers));
-  observer_.set_route(route_);
+  observer_.set_route(route_, *snapshot_);
   if (route_ == nullptr) {
     answer(404, "no route\n");
     return;
@@ -192,13 +196,11 @@ void H1Session::on_head() {
     return;
   }
   slot_ = std::move(*slot);
-  const BackendConfig* backend_config = config_->find_backend(route_->backend);
-  if (backend_config == nullptr) {
+  const BackendRuntime* backend = snapshot_->backend_for(*route_);
+  if (backend == nullptr) {
     answer(503, "no backend\n");
     return;
   }
-  const BackendRuntime& backend =
-      worker_.backends()[static_cast<std::size_t>(backend_config - config_->backends.data())];
   client_request_.host = std::string(host);
   client_request_.target = request_.target;
   client_request_.headers = request_.headers;
@@ -208,7 +210,7 @@ void H1Session::on_head() {
 
   auto self = shared_from_this();
   upstream_ = std::make_shared<UpstreamHandshake>(
-      worker_.io(), backend, worker_.picker(), std::move(up), config_->limits.max_request_head,
+      worker_.io(), *backend, worker_.picker(), std::move(up), config_->limits.max_request_head,
       [self](UpstreamOutcome outcome) { self->on_upstream(std::move(outcome)); });
   upstream_->set_metrics(worker_.metrics());
   upstream_->set_handshake_timeout(route_->handshake_timeout);
@@ -386,6 +388,11 @@ void H1Session::go_away() {
   if (!closing_) {
     finish();
   }
+}
+
+void H1Session::retire_backends(std::uint64_t generation, const std::vector<std::string>& backends) {
+  if (!relay_ || finished_ || route_ == nullptr || snapshot_->generation >= generation) return;
+  if (std::find(backends.begin(), backends.end(), route_->backend) != backends.end()) relay_->go_away();
 }
 
 void H1Session::abort() {

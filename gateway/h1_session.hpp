@@ -29,6 +29,8 @@ class H1Session final : public Session, public std::enable_shared_from_this<H1Se
   void start();
   void go_away() override;
   void abort() override;
+  const ListenerRuntime* listener() const override { return &listener_; }
+  void retire_backends(std::uint64_t generation, const std::vector<std::string>& backends) override;
 
  private:
   void read_head();
@@ -45,7 +47,8 @@ class H1Session final : public Session, public std::enable_shared_from_this<H1Se
 
   Worker& worker_;
   ListenerRuntime& listener_;
-  std::shared_ptr<const Config> config_;  // the snapshot this connection started with
+  std::shared_ptr<const Snapshot> snapshot_;  // the worker's newest at the request head; kept to the end
+  std::shared_ptr<const Config> config_;      // snapshot_->config
   std::shared_ptr<Transport> client_;
   std::uint64_t session_id_ = 0;
   boost::asio::steady_timer timer_;

@@ -123,7 +123,9 @@ void H2Session::on_request(std::int32_t stream_id, h2::RequestHeaders&& request)
     answer(stream_id, 431, "request headers too large\n");
     return;
   }
-  Router router(*config_);
+  // Each stream is routed on the newest config; it keeps that snapshot to its end.
+  std::shared_ptr<const Snapshot> snapshot = worker_.snapshot();
+  Router router(*snapshot->config);
   if (request.kind() == h2::RequestKind::kPlainConnect) {
     answer(stream_id, 501, "CONNECT tunnels are not offered; use :protocol websocket\n");
     return;
@@ -170,10 +172,11 @@ void H2Session::on_request(std::int32_t stream_id, h2::RequestHeaders&& request)
     return;
   }
   StreamState st;
+  st.snapshot = snapshot;
   st.route = route;
   st.observer = std::make_unique<StreamObserver>(worker_, listener_, Protocol::kH2, client_->remote_address(),
                                                  static_cast<std::uint32_t>(stream_id));
-  st.observer->set_route(route);
+  st.observer->set_route(route, *snapshot);
   st.client_request.host = request.authority;
   st.client_request.target = request.path;
   for (auto& h : request.headers) st.client_request.headers.add(std::move(h.name), std::move(h.value));
@@ -193,25 +196,22 @@ void H2Session::on_request(std::int32_t stream_id, h2::RequestHeaders&& request)
     return;
   }
   st.slot = std::move(*slot);
-  const BackendConfig* backend_config = config_->find_backend(route->backend);
-  if (backend_config == nullptr) {
+  const BackendRuntime* backend = snapshot->backend_for(*route);
+  if (backend == nullptr) {
     answer(stream_id, 503, "no backend\n");
     return;
   }
-  const BackendRuntime& backend =
-      worker_.backends()[static_cast<std::size_t>(backend_config - config_->backends.data())];
   // The channel exists from now on so that DATA arriving early is held (not
   // consumed) until the backend has answered 101.
   st.channel = std::make_shared<H2StreamChannel>(weak_from_this(), stream_id, worker_.io().get_executor(),
                                                  client_->remote_address() + "#" + std::to_string(stream_id));
   h1::RequestHead up = build_upstream_request(*route, st.client_request);
   std::weak_ptr<H2Session> weak = weak_from_this();
-  st.upstream = std::make_shared<UpstreamHandshake>(worker_.io(), backend, worker_.picker(), std::move(up),
-                                                    config_->limits.max_request_head,
-                                                    [weak, stream_id](UpstreamOutcome outcome) {
-                                                      if (auto self = weak.lock())
-                                                        self->on_upstream(stream_id, std::move(outcome));
-                                                    });
+  st.upstream = std::make_shared<UpstreamHandshake>(
+      worker_.io(), *backend, worker_.picker(), std::move(up), config_->limits.max_request_head,
+      [weak, stream_id](UpstreamOutcome outcome) {
+        if (auto self = weak.lock()) self->on_upstream(stream_id, std::move(outcome));
+      });
   st.upstream->set_metrics(worker_.metrics());
   st.upstream->set_handshake_timeout(st.route->handshake_timeout);
   auto upstream = st.upstream;
@@ -457,6 +457,18 @@ void H2Session::go_away() {
   std::vector<std::shared_ptr<Relay>> relays;
   for (auto& [id, st] : streams_) {
     if (st.relay) relays.push_back(st.relay);
+  }
+  for (auto& r : relays) r->go_away();
+  schedule_flush();
+}
+
+void H2Session::retire_backends(std::uint64_t generation, const std::vector<std::string>& backends) {
+  if (finished_) return;
+  std::vector<std::shared_ptr<Relay>> relays;
+  for (auto& [id, st] : streams_) {
+    if (!st.relay || st.relay_done || !st.snapshot || st.snapshot->generation >= generation) continue;
+    if (std::find(backends.begin(), backends.end(), st.route->backend) != backends.end())
+      relays.push_back(st.relay);
   }
   for (auto& r : relays) r->go_away();
   schedule_flush();

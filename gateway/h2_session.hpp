@@ -37,6 +37,8 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   void start();
   void go_away() override;
   void abort() override;
+  const ListenerRuntime* listener() const override { return &listener_; }
+  void retire_backends(std::uint64_t generation, const std::vector<std::string>& backends) override;
 
   // For stream channels (same worker thread).
   h2::ServerSession& h2() { return *h2_; }
@@ -46,7 +48,8 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
 
  private:
   struct StreamState {
-    const RouteConfig* route = nullptr;
+    std::shared_ptr<const Snapshot> snapshot;  // the worker's newest when the stream was opened
+    const RouteConfig* route = nullptr;        // from snapshot->config
     ClientRequest client_request;
     std::shared_ptr<H2StreamChannel> channel;
     std::shared_ptr<UpstreamHandshake> upstream;

@@ -97,7 +97,10 @@ Acceptor::Acceptor(Worker& worker, ListenerRuntime& runtime)
   if (runtime_.bound.port() == 0) runtime_.bound = acceptor_.local_endpoint();
 }
 
-void Acceptor::start() { accept_next(); }
+// Posted: a reload starts acceptors from its own thread while the worker runs.
+void Acceptor::start() {
+  asio::post(worker_.io(), [self = shared_from_this()] { self->accept_next(); });
+}
 
 void Acceptor::stop() {
   asio::post(worker_.io(), [self = shared_from_this()] {

@@ -35,8 +35,8 @@ class Acceptor : public std::enable_shared_from_this<Acceptor> {
   // Binds with SO_REUSEPORT to `runtime.bound` (or to the configured address
   // when `runtime.bound` has port 0, then records the actual one). Throws on failure.
   Acceptor(Worker& worker, ListenerRuntime& runtime);
-  void start();
-  void stop();  // thread-safe (posted)
+  void start();  // thread-safe (posted)
+  void stop();   // thread-safe (posted)
 
  private:
   void accept_next();

@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   try {
-    wsgate::gw::Server server(loaded.config);
+    wsgate::gw::Server server(loaded.config, config_path);
     return server.run();
   } catch (const std::exception& e) {
     wsgate::gw::log_line(std::string("error: ") + e.what());

@@ -293,7 +293,8 @@ void WorkerMetrics::stream_closed(std::size_t route, Protocol p, double duration
 }
 
 void WorkerMetrics::handshake(std::optional<std::size_t> route, Protocol p, int status, double seconds) {
-  std::size_t r = route && *route < shape_.routes ? *route : shape_.routes;  // the last row is "none"
+  // The last row is "none": no route, or an index without a name.
+  std::size_t r = route && *route < routes_in_use_.load(std::memory_order_relaxed) ? *route : shape_.routes;
   handshakes_[(r * kProtocols + static_cast<std::size_t>(p)) * kHandshakeSlots + handshake_slot(status)].add(
       1);
   handshake_duration_[r].observe(seconds);
@@ -345,38 +346,15 @@ void WorkerMetrics::h2_rst_stream(bool sent, std::uint32_t error_code) {
 // Metrics
 
 Metrics::Metrics(const Config& config, std::size_t workers)
-    : shape_{config.listeners.size(), config.routes.size(), config.backends.size()},
+    : capacity_{capacity_for(config.listeners.size()), capacity_for(config.routes.size()),
+                capacity_for(config.backends.size())},
       started_(std::chrono::steady_clock::now()) {
-  for (const auto& l : config.listeners) {
-    listener_names_.push_back(l.name);
-    ListenerStatus s;
-    s.name = l.name;
-    s.address = l.address.to_string();
-    s.tls = l.tls.has_value();
-    s.protocols = l.protocols;
-    listener_info_.push_back(std::move(s));
-  }
-  for (const auto& r : config.routes) {
-    route_names_.push_back(r.name);
-    RouteStatus s;
-    s.name = r.name;
-    s.match = route_match_text(r);
-    s.backend = r.backend;
-    route_info_.push_back(std::move(s));
-  }
-  for (const auto& b : config.backends) {
-    backend_names_.push_back(b.name);
-    BackendStatus s;
-    s.name = b.name;
-    s.protocol = std::string(backend_protocol_text(b.protocol));
-    s.tls = b.tls.has_value();
-    backend_info_.push_back(std::move(s));
-    std::vector<EndpointState> endpoints;
-    for (const auto& e : b.endpoints) endpoints.push_back({e.to_string(), true});
-    endpoints_.push_back(std::move(endpoints));
-  }
+  MetricIds ids;
+  std::string error;
+  register_names(config, ids, error);  // within capacity by construction
   for (std::size_t i = 0; i < std::max<std::size_t>(workers, 1); ++i) {
-    workers_.push_back(std::make_unique<WorkerMetrics>(shape_));
+    workers_.push_back(std::make_unique<WorkerMetrics>(capacity_));
+    workers_.back()->routes_in_use_.store(names_.routes.size(), std::memory_order_relaxed);
   }
   auto process = read_process_stats();
   if (process && process->start_time_seconds > 0) {
@@ -384,6 +362,103 @@ Metrics::Metrics(const Config& config, std::size_t workers)
   } else {
     start_time_seconds_ =
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
+  last_reload_success_seconds_ = start_time_seconds_;
+}
+
+std::size_t Metrics::capacity_for(std::size_t configured) {
+  // Room for reloads to add names; every cell is a few hundred bytes per worker.
+  return std::max<std::size_t>(configured * 4, configured + 64);
+}
+
+namespace {
+// Index of `name` in `names`, appended when new; nullopt if that would exceed `capacity`.
+std::optional<std::size_t> label_index(std::vector<std::string>& names, const std::string& name,
+                                       std::size_t capacity) {
+  auto it = std::find(names.begin(), names.end(), name);
+  if (it != names.end()) return static_cast<std::size_t>(it - names.begin());
+  if (names.size() >= capacity) return std::nullopt;
+  names.push_back(name);
+  return names.size() - 1;
+}
+}  // namespace
+
+bool Metrics::register_names(const Config& config, MetricIds& ids, std::string& error) {
+  std::lock_guard lock(mutex_);
+  Names next = names_;
+  MetricIds out;
+  auto assign = [&](std::vector<std::string>& names, const std::string& name, std::size_t capacity,
+                    std::vector<std::size_t>& into, const char* what) {
+    auto index = label_index(names, name, capacity);
+    if (!index) {
+      error = std::string("more distinct ") + what + " names since start than the metrics keep room for (" +
+              std::to_string(capacity) + "); restart to add " + what + " \"" + name + "\"";
+      return false;
+    }
+    into.push_back(*index);
+    return true;
+  };
+  for (const auto& l : config.listeners) {
+    if (!assign(next.listeners, l.name, capacity_.listeners, out.listeners, "listener")) return false;
+  }
+  for (const auto& r : config.routes) {
+    if (!assign(next.routes, r.name, capacity_.routes, out.routes, "route")) return false;
+  }
+  for (const auto& b : config.backends) {
+    if (!assign(next.backends, b.name, capacity_.backends, out.backends, "backend")) return false;
+  }
+  const std::size_t known_backends = names_.backends.size();
+  names_ = std::move(next);
+  for (auto& w : workers_) w->routes_in_use_.store(names_.routes.size(), std::memory_order_relaxed);
+  // Status page descriptions follow the newest config; removed names keep their rows.
+  listener_info_.resize(names_.listeners.size());
+  route_info_.resize(names_.routes.size());
+  backend_info_.resize(names_.backends.size());
+  endpoints_.resize(names_.backends.size());
+  for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+    const auto& l = config.listeners[i];
+    ListenerStatus& s = listener_info_[out.listeners[i]];
+    s.name = l.name;
+    s.address = l.address.to_string();
+    s.tls = l.tls.has_value();
+    s.protocols = l.protocols;
+  }
+  for (std::size_t i = 0; i < config.routes.size(); ++i) {
+    const auto& r = config.routes[i];
+    RouteStatus& s = route_info_[out.routes[i]];
+    s.name = r.name;
+    s.match = route_match_text(r);
+    s.backend = r.backend;
+  }
+  for (std::size_t i = 0; i < config.backends.size(); ++i) {
+    const auto& b = config.backends[i];
+    BackendStatus& s = backend_info_[out.backends[i]];
+    s.name = b.name;
+    s.protocol = std::string(backend_protocol_text(b.protocol));
+    s.tls = b.tls.has_value();
+    if (out.backends[i] < known_backends) continue;  // endpoint health of a known name: set_backend_endpoints
+    std::vector<EndpointState> endpoints;
+    for (const auto& e : b.endpoints) endpoints.push_back({e.to_string(), true});
+    endpoints_[out.backends[i]] = std::move(endpoints);
+  }
+  ids = std::move(out);
+  return true;
+}
+
+Metrics::Names Metrics::names() const {
+  std::lock_guard lock(mutex_);
+  return names_;
+}
+
+void Metrics::record_reload(bool success) {
+  std::lock_guard lock(mutex_);
+  last_reload_ok_ = success;
+  if (success) {
+    ++reloads_succeeded_;
+    last_reload_success_seconds_ =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  } else {
+    ++reloads_failed_;
   }
 }
 
@@ -421,7 +496,10 @@ std::string_view Metrics::version() { return WSGATE_VERSION; }
 
 std::string Metrics::render_prometheus() const {
   using prometheus::MetricType;
-  const std::size_t routes = shape_.routes;
+  const Names names = this->names();  // the label set grows with reloads: one consistent copy
+  const std::size_t routes = names.routes.size();
+  // Handshakes without a route are counted in the row after the route capacity.
+  auto row = [&](std::size_t r) { return r < routes ? r : capacity_.routes; };
   auto sum = [&](auto cell) {  // cell(WorkerMetrics&) -> const LocalCounter&
     std::uint64_t total = 0;
     for (const auto& w : workers_) total += cell(*w).load();
@@ -432,7 +510,7 @@ std::string Metrics::render_prometheus() const {
   auto active = [](std::uint64_t closed, std::uint64_t opened) {
     return opened >= closed ? static_cast<double>(opened - closed) : 0.0;
   };
-  auto route_label = [&](std::size_t r) { return r < routes ? route_names_[r] : std::string("none"); };
+  auto route_label = [&](std::size_t r) { return r < routes ? names.routes[r] : std::string("none"); };
 
   std::vector<prometheus::MetricFamily> out;
 
@@ -441,14 +519,14 @@ std::string Metrics::render_prometheus() const {
       family("wsgate_downstream_connections_active", "Open client connections.", MetricType::Gauge);
   auto conn_total =
       family("wsgate_downstream_connections_total", "Client connections accepted.", MetricType::Counter);
-  for (std::size_t l = 0; l < shape_.listeners; ++l) {
+  for (std::size_t l = 0; l < names.listeners.size(); ++l) {
     for (std::size_t p = 0; p < kProtocols; ++p) {
       const std::size_t i = l * kProtocols + p;
       std::uint64_t closed =
           sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.conn_closed_[i]; });
       std::uint64_t opened =
           sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.conn_opened_[i]; });
-      Labels labels{{"listener", listener_names_[l]},
+      Labels labels{{"listener", names.listeners[l]},
                     {"protocol", label_text(to_string(static_cast<Protocol>(p)))}};
       add_gauge(conn_active, labels, active(closed, opened));
       add_counter(conn_total, labels, static_cast<double>(opened));
@@ -459,8 +537,8 @@ std::string Metrics::render_prometheus() const {
   auto conn_rejected =
       family("wsgate_downstream_connections_rejected_total",
              "Client connections closed at once: the listener was at max_connections.", MetricType::Counter);
-  for (std::size_t l = 0; l < shape_.listeners; ++l) {
-    add_counter(conn_rejected, {{"listener", listener_names_[l]}},
+  for (std::size_t l = 0; l < names.listeners.size(); ++l) {
+    add_counter(conn_rejected, {{"listener", names.listeners[l]}},
                 static_cast<double>(
                     sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.conn_rejected_[l]; })));
   }
@@ -476,7 +554,7 @@ std::string Metrics::render_prometheus() const {
           sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.stream_closed_[i]; });
       std::uint64_t opened =
           sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.stream_opened_[i]; });
-      Labels labels{{"route", route_names_[r]},
+      Labels labels{{"route", names.routes[r]},
                     {"protocol", label_text(to_string(static_cast<Protocol>(p)))}};
       add_gauge(streams_active, labels, active(closed, opened));
       add_counter(streams_total, labels, static_cast<double>(opened));
@@ -493,7 +571,7 @@ std::string Metrics::render_prometheus() const {
   for (std::size_t r = 0; r <= routes; ++r) {
     for (std::size_t p = 0; p < kProtocols; ++p) {
       for (std::size_t c = 0; c < kHandshakeSlots; ++c) {
-        const std::size_t i = (r * kProtocols + p) * kHandshakeSlots + c;
+        const std::size_t i = (row(r) * kProtocols + p) * kHandshakeSlots + c;
         std::uint64_t n =
             sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.handshakes_[i]; });
         if (n == 0) continue;
@@ -523,7 +601,7 @@ std::string Metrics::render_prometheus() const {
         std::uint64_t n = sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.traffic_[i]; });
         add_counter(
             traffic[k],
-            {{"route", route_names_[r]}, {"direction", label_text(to_string(static_cast<FlowDirection>(d)))}},
+            {{"route", names.routes[r]}, {"direction", label_text(to_string(static_cast<FlowDirection>(d)))}},
             static_cast<double>(n));
       }
     }
@@ -542,7 +620,7 @@ std::string Metrics::render_prometheus() const {
         std::uint64_t n = sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.closes_[i]; });
         if (n == 0) continue;
         add_counter(closes,
-                    {{"route", route_names_[r]},
+                    {{"route", names.routes[r]},
                      {"initiator", label_text(to_string(static_cast<CloseInitiator>(who)))},
                      {"code", label_text(kCloseCodeNames[c])}},
                     static_cast<double>(n));
@@ -563,7 +641,7 @@ std::string Metrics::render_prometheus() const {
       if (n == 0) continue;
       add_counter(
           timeouts,
-          {{"route", route_names_[r]}, {"kind", label_text(to_string(static_cast<StreamTimeout>(k)))}},
+          {{"route", route_label(r)}, {"kind", label_text(to_string(static_cast<StreamTimeout>(k)))}},
           static_cast<double>(n));
     }
   }
@@ -573,7 +651,7 @@ std::string Metrics::render_prometheus() const {
   auto ws_duration = family("wsgate_websocket_duration_seconds",
                             "Lifetime of WebSockets from upgrade to close.", MetricType::Histogram);
   for (std::size_t r = 0; r < routes; ++r) {
-    add_histogram(ws_duration, {{"route", route_names_[r]}}, kWebSocketDurationBuckets, workers_,
+    add_histogram(ws_duration, {{"route", names.routes[r]}}, kWebSocketDurationBuckets, workers_,
                   [&](const WorkerMetrics& w) -> const LocalHistogram& { return w.stream_duration_[r]; });
   }
   out.push_back(std::move(ws_duration));
@@ -581,8 +659,9 @@ std::string Metrics::render_prometheus() const {
       family("wsgate_handshake_duration_seconds",
              "Time from the request head to the handshake answer (backend included).", MetricType::Histogram);
   for (std::size_t r = 0; r <= routes; ++r) {
-    add_histogram(hs_duration, {{"route", route_label(r)}}, kHandshakeBuckets, workers_,
-                  [&](const WorkerMetrics& w) -> const LocalHistogram& { return w.handshake_duration_[r]; });
+    add_histogram(
+        hs_duration, {{"route", route_label(r)}}, kHandshakeBuckets, workers_,
+        [&](const WorkerMetrics& w) -> const LocalHistogram& { return w.handshake_duration_[row(r)]; });
   }
   out.push_back(std::move(hs_duration));
 
@@ -592,8 +671,8 @@ std::string Metrics::render_prometheus() const {
              "Time to open a backend connection (TCP, TLS and the upgrade answer).", MetricType::Histogram);
   auto connect_errors = family("wsgate_upstream_connect_errors_total", "Failed backend connection attempts.",
                                MetricType::Counter);
-  for (std::size_t b = 0; b < shape_.backends; ++b) {
-    add_histogram(connect, {{"backend", backend_names_[b]}}, kHandshakeBuckets, workers_,
+  for (std::size_t b = 0; b < names.backends.size(); ++b) {
+    add_histogram(connect, {{"backend", names.backends[b]}}, kHandshakeBuckets, workers_,
                   [&](const WorkerMetrics& w) -> const LocalHistogram& { return w.upstream_connect_[b]; });
     for (std::size_t reason = 0; reason < kReasonSlots; ++reason) {
       const std::size_t i = b * kReasonSlots + reason;
@@ -601,7 +680,7 @@ std::string Metrics::render_prometheus() const {
           sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.upstream_errors_[i]; });
       if (n == 0) continue;
       add_counter(connect_errors,
-                  {{"backend", backend_names_[b]}, {"reason", label_text(kUpstreamReasons[reason])}},
+                  {{"backend", names.backends[b]}, {"reason", label_text(kUpstreamReasons[reason])}},
                   static_cast<double>(n));
     }
   }
@@ -611,19 +690,42 @@ std::string Metrics::render_prometheus() const {
   auto endpoints =
       family("wsgate_backend_endpoints", "Backend endpoints by health state.", MetricType::Gauge);
   std::function<std::uint64_t()> read_dropped;
+  std::pair<std::uint64_t, std::uint64_t> reloads;
+  bool last_reload_ok = true;
+  double last_reload_success = 0;
   {
     std::lock_guard lock(mutex_);
-    for (std::size_t b = 0; b < shape_.backends; ++b) {
+    for (std::size_t b = 0; b < names.backends.size(); ++b) {
       const auto& list = endpoints_[b];
       auto healthy = static_cast<double>(
           std::count_if(list.begin(), list.end(), [](const auto& e) { return e.healthy; }));
-      add_gauge(endpoints, {{"backend", backend_names_[b]}, {"state", "healthy"}}, healthy);
-      add_gauge(endpoints, {{"backend", backend_names_[b]}, {"state", "unhealthy"}},
+      add_gauge(endpoints, {{"backend", names.backends[b]}, {"state", "healthy"}}, healthy);
+      add_gauge(endpoints, {{"backend", names.backends[b]}, {"state", "unhealthy"}},
                 static_cast<double>(list.size()) - healthy);
     }
     read_dropped = read_access_log_dropped_;
+    reloads = {reloads_succeeded_, reloads_failed_};
+    last_reload_ok = last_reload_ok_;
+    last_reload_success = last_reload_success_seconds_;
   }
   out.push_back(std::move(endpoints));
+
+  // Config reloads (names as Prometheus' own prometheus_config_* metrics).
+  auto reload_total = family("wsgate_config_reloads_total",
+                             "Config reloads (SIGHUP, POST /-/reload) by outcome.", MetricType::Counter);
+  add_counter(reload_total, {{"result", "success"}}, static_cast<double>(reloads.first));
+  add_counter(reload_total, {{"result", "failure"}}, static_cast<double>(reloads.second));
+  out.push_back(std::move(reload_total));
+  auto reload_ok = family("wsgate_config_last_reload_successful",
+                          "1 when the last reload succeeded (or none was tried), 0 when it was rejected.",
+                          MetricType::Gauge);
+  add_gauge(reload_ok, {}, last_reload_ok ? 1 : 0);
+  out.push_back(std::move(reload_ok));
+  auto reload_time =
+      family("wsgate_config_last_reload_success_timestamp_seconds",
+             "Unix time of the last successful reload (the process start before one).", MetricType::Gauge);
+  add_gauge(reload_time, {}, last_reload_success);
+  out.push_back(std::move(reload_time));
 
   // HTTP/2.
   auto h2_streams =
@@ -709,7 +811,16 @@ StatusSnapshot Metrics::snapshot() const {
     return n;
   };
 
-  s.listeners = listener_info_;
+  std::vector<std::vector<EndpointState>> endpoints;
+  std::function<std::uint64_t()> read_dropped;
+  {
+    std::lock_guard lock(mutex_);
+    s.listeners = listener_info_;
+    s.routes = route_info_;
+    s.backends = backend_info_;
+    endpoints = endpoints_;
+    read_dropped = read_access_log_dropped_;
+  }
   for (std::size_t l = 0; l < s.listeners.size(); ++l) {
     for (std::size_t p = 0; p < kProtocols; ++p) {
       const std::size_t i = l * kProtocols + p;
@@ -721,7 +832,6 @@ StatusSnapshot Metrics::snapshot() const {
     s.open_connections += s.listeners[l].open_connections;
   }
 
-  s.routes = route_info_;
   for (std::size_t r = 0; r < s.routes.size(); ++r) {
     RouteStatus& rs = s.routes[r];
     for (std::size_t p = 0; p < kProtocols; ++p) {
@@ -749,14 +859,8 @@ StatusSnapshot Metrics::snapshot() const {
     s.streams_total += rs.streams_total;
   }
 
-  s.backends = backend_info_;
-  std::function<std::uint64_t()> read_dropped;
-  {
-    std::lock_guard lock(mutex_);
-    for (std::size_t b = 0; b < s.backends.size(); ++b) {
-      for (const auto& e : endpoints_[b]) s.backends[b].endpoints.push_back({e.label, e.healthy});
-    }
-    read_dropped = read_access_log_dropped_;
+  for (std::size_t b = 0; b < s.backends.size() && b < endpoints.size(); ++b) {
+    for (const auto& e : endpoints[b]) s.backends[b].endpoints.push_back({e.label, e.healthy});
   }
   for (std::size_t b = 0; b < s.backends.size(); ++b) {
     for (std::size_t reason = 0; reason < kReasonSlots; ++reason) {

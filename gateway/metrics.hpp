@@ -88,7 +88,8 @@ std::span<const double> handshake_duration_buckets();  // 0.0005 s .. 30 s
 std::span<const double> upstream_connect_buckets();    // 0.0005 s .. 30 s
 std::span<const double> h2_streams_buckets();          // 1 .. 10000 streams
 
-// Sizes of the label dimensions, fixed for one Config.
+// Sizes of the label dimensions: the capacity of each, fixed at start (reloads
+// add names up to it; see Metrics::register_names).
 struct MetricsShape {
   std::size_t listeners = 0;
   std::size_t routes = 0;
@@ -126,7 +127,8 @@ class WorkerMetrics {  // one per worker, written only by that worker's thread
  private:
   friend class Metrics;
 
-  MetricsShape shape_;
+  MetricsShape shape_;                         // the capacity of each label dimension
+  std::atomic<std::size_t> routes_in_use_{0};  // named routes; set by Metrics, read by handshake()
   // Index helpers into the flat arrays below.
   std::size_t conn_index(std::size_t listener, Protocol p) const {
     return listener * 2 + static_cast<std::size_t>(p);
@@ -206,14 +208,37 @@ struct StatusSnapshot {
   std::vector<BackendStatus> backends;
 };
 
+// Label index of every listener, route and backend of one Config, by position
+// in that Config (`routes[i]` counts under label index `routes[i]`).
+struct MetricIds {
+  std::vector<std::size_t> listeners;
+  std::vector<std::size_t> routes;
+  std::vector<std::size_t> backends;
+};
+
 class Metrics {  // process-wide
  public:
-  Metrics(const Config& config, std::size_t workers);  // names of listeners/routes/backends from config
+  // Names of listeners/routes/backends from config, at label indexes 0..n-1 in
+  // config order. Room is kept for names that reloads add (capacity_for()).
+  Metrics(const Config& config, std::size_t workers);
   ~Metrics();
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
   std::size_t worker_count() const { return workers_.size(); }
+
+  // Label indexes for the names in `config` (any thread, rare: start and reload).
+  // A name keeps its index for the life of the process, so its counters never go
+  // back; a name that a reload removes keeps its series; a new name gets a new
+  // index. Nothing is registered and false is returned (with `error`) when a
+  // dimension would exceed its capacity. Updates the status page's descriptions;
+  // endpoint health is initialised for new backend names only.
+  bool register_names(const Config& config, MetricIds& ids, std::string& error);
+  // The label capacity kept for a dimension with `configured` names at start.
+  static std::size_t capacity_for(std::size_t configured);
+
+  // Reload outcome (wsgate_config_reloads_total, wsgate_config_last_reload_*).
+  void record_reload(bool success);
   WorkerMetrics& worker(std::size_t index);  // index < worker_count()
 
   // Any thread, rare. Endpoint indexes follow BackendRuntime::endpoints; by default the configured
@@ -241,18 +266,28 @@ class Metrics {  // process-wide
     bool healthy = true;
   };
 
-  MetricsShape shape_;
-  std::vector<std::string> listener_names_;
-  std::vector<std::string> route_names_;
-  std::vector<std::string> backend_names_;
-  std::vector<ListenerStatus> listener_info_;  // static parts for the status page
-  std::vector<RouteStatus> route_info_;
-  std::vector<BackendStatus> backend_info_;
+  // Label names, copied under mutex_ by readers.
+  struct Names {
+    std::vector<std::string> listeners;
+    std::vector<std::string> routes;
+    std::vector<std::string> backends;
+  };
+  Names names() const;
+
+  MetricsShape capacity_;  // cells allocated per worker; names beyond it are refused
   std::vector<std::unique_ptr<WorkerMetrics>> workers_;
   std::chrono::steady_clock::time_point started_;
   double start_time_seconds_ = 0;  // process start (from /proc), Unix time
 
   mutable std::mutex mutex_;                           // guards the members below
+  Names names_;                                        // [label index]; only grows
+  std::vector<ListenerStatus> listener_info_;          // static parts for the status page
+  std::vector<RouteStatus> route_info_;
+  std::vector<BackendStatus> backend_info_;
+  std::uint64_t reloads_succeeded_ = 0;
+  std::uint64_t reloads_failed_ = 0;
+  bool last_reload_ok_ = true;
+  double last_reload_success_seconds_ = 0;             // Unix time; process start until a reload succeeds
   std::vector<std::vector<EndpointState>> endpoints_;  // [backend][endpoint]
   std::function<std::uint64_t()> read_access_log_dropped_;
 

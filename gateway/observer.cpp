@@ -3,6 +3,7 @@
 
 #include "gateway/access_log.hpp"
 #include "gateway/listener.hpp"
+#include "gateway/snapshot.hpp"
 #include "gateway/worker.hpp"
 
 namespace wsgate::gw {
@@ -23,9 +24,9 @@ StreamObserver::StreamObserver(Worker& worker, const ListenerRuntime& listener, 
       client_address_(std::move(client_address)),
       h2_stream_id_(h2_stream_id) {}
 
-void StreamObserver::set_route(const RouteConfig* route) {
+void StreamObserver::set_route(const RouteConfig* route, const Snapshot& snapshot) {
   if (route == nullptr) return;
-  route_index_ = static_cast<std::size_t>(route - worker_.config()->routes.data());
+  route_index_ = snapshot.route_id(*route);
   route_name_ = route->name;
 }
 

@@ -14,13 +14,15 @@ namespace wsgate::gw {
 
 class Worker;
 struct ListenerRuntime;
+struct Snapshot;
 
 class StreamObserver {
  public:
   StreamObserver(Worker& worker, const ListenerRuntime& listener, Protocol protocol, std::string client_address,
                  std::uint32_t h2_stream_id = 0);
 
-  void set_route(const RouteConfig* route);
+  // `route` from `snapshot`'s config, or null (no route matched).
+  void set_route(const RouteConfig* route, const Snapshot& snapshot);
   void set_backend_endpoint(std::string endpoint) { backend_endpoint_ = std::move(endpoint); }
   std::optional<std::size_t> route_index() const { return route_index_; }
 

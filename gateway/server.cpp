@@ -15,6 +15,8 @@
 #include "gateway/listener.hpp"
 #include "gateway/log.hpp"
 #include "gateway/metrics.hpp"
+#include "gateway/reload.hpp"
+#include "gateway/snapshot.hpp"
 #include "gateway/worker.hpp"
 
 namespace wsgate::gw {
@@ -44,34 +46,19 @@ std::vector<ConfigError> unsupported_features(const Config& config) {
   return errors;
 }
 
-Server::Server(std::shared_ptr<const Config> config) : config_(std::move(config)) {}
+Server::Server(std::shared_ptr<const Config> config, std::string config_path)
+    : config_(std::move(config)), config_path_(std::move(config_path)) {}
 
 Server::~Server() = default;
 
 int Server::run() {
   const Config& config = *config_;
-  std::vector<std::string> warnings;
-  std::vector<BackendRuntime> backends = resolve_backends(config, warnings);
-  for (const auto& w : warnings) log_line("warning: " + w);
-
-  std::vector<std::unique_ptr<ListenerRuntime>> listeners;
-  for (const auto& lc : config.listeners) {
-    auto rt = std::make_unique<ListenerRuntime>();
-    rt->config = &lc;
-    rt->index = listeners.size();
-    auto offers = [&](std::string_view p) {
-      return std::find(lc.protocols.begin(), lc.protocols.end(), p) != lc.protocols.end();
-    };
-    rt->h2 = lc.tls && offers("h2");
-    rt->h2c = !lc.tls && offers("h2c");
-    if (lc.tls) rt->tls = make_listener_tls(lc, rt->h2);
-    listeners.push_back(std::move(rt));
-  }
-
-  unsigned worker_count =
-      config.workers != 0 ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+  unsigned worker_count = config.workers != 0 ? config.workers : std::max(1u, std::thread::hardware_concurrency());
   Metrics metrics(config, worker_count);
-  for (const auto& b : backends) {
+  std::vector<std::string> warnings;
+  std::shared_ptr<const Snapshot> snapshot = build_snapshot(config_, 1, &metrics, warnings);
+  for (const auto& w : warnings) log_line("warning: " + w);
+  for (const auto& b : snapshot->backends) {
     std::vector<std::string> labels;
     for (const auto& e : b.endpoints) labels.push_back(e.label);
     metrics.set_backend_endpoints(b.index, std::move(labels));
@@ -81,22 +68,23 @@ int Server::run() {
 
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < worker_count; ++i) {
-    workers.push_back(std::make_unique<Worker>(i, config_, backends, &metrics, &access_log));
+    workers.push_back(std::make_unique<Worker>(i, snapshot, &metrics, &access_log));
   }
+  snapshot.reset();  // the workers and the reloader hold it from here
 
-  std::vector<std::shared_ptr<Acceptor>> acceptors;
-  for (auto& rt : listeners) {
-    for (auto& w : workers) acceptors.push_back(std::make_shared<Acceptor>(*w, *rt));
-    log_line("listener " + rt->config->name + " listening on " + endpoint_text(rt->bound) +
-             (rt->tls ? " (tls)" : ""));
-  }
+  Reloader reloader(config_path_, workers.front()->snapshot(), workers, metrics);
+  reloader.bind_listeners();
   std::unique_ptr<AdminServer> admin;
   if (config.admin.enabled) {
     admin = std::make_unique<AdminServer>(config.admin.address, metrics);
+    admin->set_reload_handler([&reloader] {
+      ReloadOutcome outcome = reloader.reload("POST /-/reload");
+      return ReloadAnswer{outcome.status, outcome.to_json()};
+    });
     admin->start();
     log_line("admin listening on " + endpoint_text(admin->bound_endpoint()));
   }
-  for (auto& a : acceptors) a->start();
+  reloader.start_accepting();
   for (auto& w : workers) w->start();
   metrics.set_listeners_bound(true);
   log_line("ready (" + std::to_string(worker_count) + " workers)");
@@ -111,18 +99,20 @@ int Server::run() {
   for (;;) {
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      log_line("SIGHUP: config reload is not supported yet; keeping the running config");
+      reloader.reload("SIGHUP");
       continue;
     }
     break;
   }
+  // The drain time of the config running now (a reload may have changed it).
+  const Millis drain_timeout = reloader.current()->config->drain_timeout;
   log_line(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ": draining (up to " +
-           std::to_string(config.drain_timeout.count()) + " ms)");
+           std::to_string(drain_timeout.count()) + " ms)");
 
   // Not ready from now on (load balancers stop sending); stop accepting, then
   // close 1001 on every WebSocket and wait for them to end.
   metrics.set_draining(true);
-  for (auto& a : acceptors) a->stop();
+  reloader.stop_accepting();
   std::mutex mutex;
   std::condition_variable idle_cv;
   std::size_t idle_workers = 0;
@@ -136,13 +126,17 @@ int Server::run() {
   bool drained = false;
   {
     std::unique_lock lock(mutex);
-    drained = idle_cv.wait_for(lock, config.drain_timeout, [&] { return idle_workers == workers.size(); });
+    drained = idle_cv.wait_for(lock, drain_timeout, [&] { return idle_workers == workers.size(); });
   }
   if (!drained) log_line("drain timeout: closing the remaining connections");
   for (auto& w : workers) w->stop();
   for (auto& w : workers) w->join();
-  acceptors.clear();
+  // The admin thread may be in a reload: stop it before the reloader and workers go.
   if (admin) admin->stop();
+  // Acceptors go before their workers' io_contexts, workers (and the sessions their
+  // loops still hold) before the listener runtimes those sessions refer to.
+  reloader.release_acceptors();
+  workers.clear();
   access_log.flush_and_stop();
   log_line("stopped");
   return 0;

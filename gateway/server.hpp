@@ -1,5 +1,6 @@
 // Server: builds the run-time pieces from a Config (backends, listeners,
-// workers), runs until SIGTERM/SIGINT, then drains gracefully.
+// workers), reloads on SIGHUP (and POST /-/reload, see reload.hpp), runs until
+// SIGTERM/SIGINT, then drains gracefully.
 #pragma once
 
 #include <memory>
@@ -16,7 +17,8 @@ std::vector<ConfigError> unsupported_features(const Config& config);
 
 class Server {
  public:
-  explicit Server(std::shared_ptr<const Config> config);
+  // `config_path`: the file reloads read again (empty: reloads are rejected).
+  explicit Server(std::shared_ptr<const Config> config, std::string config_path = {});
   ~Server();
 
   // Blocks until shut down; returns the process exit code. Signals SIGTERM,
@@ -26,6 +28,7 @@ class Server {
 
  private:
   std::shared_ptr<const Config> config_;
+  std::string config_path_;
 };
 
 }  // namespace wsgate::gw

@@ -446,5 +446,91 @@ TEST(Metrics, ConcurrentWritersAndScrapes) {
   EXPECT_EQ(e.at(R"(wsgate_handshake_duration_seconds_count{route="chat"})"), kWorkers * kEvents);
 }
 
+// Reloads: label indexes follow names, counters of a removed name stay, new names get series.
+TEST(MetricsReload, NamesKeepTheirSeriesAcrossConfigs) {
+  Config config = test_config();
+  Metrics m(config, 1);
+  m.worker(0).stream_opened(0, Protocol::kH1);       // chat
+  m.worker(0).upstream_connect_error(1, "timeout");  // feed-svc
+
+  Config next = test_config();
+  RouteConfig news;
+  news.name = "news";
+  news.path = "/news";
+  news.backend = "feed-svc";
+  next.routes = {next.routes[1], news};  // chat removed, feed kept (now first), news added
+  next.backends = {next.backends[1]};    // chat-svc removed
+  MetricIds ids;
+  std::string error;
+  ASSERT_TRUE(m.register_names(next, ids, error)) << error;
+  EXPECT_EQ(ids.routes, (std::vector<std::size_t>{1, 2}));
+  EXPECT_EQ(ids.backends, (std::vector<std::size_t>{1}));
+  EXPECT_EQ(ids.listeners, (std::vector<std::size_t>{0, 1}));
+  m.worker(0).stream_opened(ids.routes[1], Protocol::kH2);
+  m.worker(0).handshake(ids.routes[1], Protocol::kH2, 200, 0.001);
+
+  Exposition e = scrape(m);
+  EXPECT_EQ(e.at(R"(wsgate_websocket_streams_total{route="chat",protocol="h1"})"), 1);
+  EXPECT_EQ(e.at(R"(wsgate_websocket_streams_total{route="feed",protocol="h1"})"), 0);
+  EXPECT_EQ(e.at(R"(wsgate_websocket_streams_total{route="news",protocol="h2"})"), 1);
+  EXPECT_EQ(e.at(R"(wsgate_websocket_handshakes_total{route="news",protocol="h2",code="200"})"), 1);
+  EXPECT_EQ(e.at(R"(wsgate_upstream_connect_errors_total{backend="feed-svc",reason="timeout"})"), 1);
+  EXPECT_TRUE(e.has(R"(wsgate_upstream_connect_duration_seconds_count{backend="chat-svc"})"));
+
+  // The original config again: the same indexes, nothing reset (endpoint health neither).
+  m.set_endpoint_healthy(1, 0, false);
+  ASSERT_TRUE(m.register_names(config, ids, error)) << error;
+  EXPECT_EQ(scrape(m).at(R"(wsgate_backend_endpoints{backend="feed-svc",state="unhealthy"})"), 1);
+  EXPECT_EQ(ids.routes, (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(scrape(m).at(R"(wsgate_websocket_streams_total{route="chat",protocol="h1"})"), 1);
+  StatusSnapshot s = m.snapshot();
+  ASSERT_EQ(s.routes.size(), 3u);
+  EXPECT_EQ(s.routes[2].name, "news");
+  EXPECT_EQ(s.routes[2].streams_total, 1u);
+}
+
+TEST(MetricsReload, NewNamesBeyondTheCapacityAreRefused) {
+  Config config = test_config();
+  Metrics m(config, 1);
+  const std::size_t room = Metrics::capacity_for(config.routes.size());
+  Config big = test_config();
+  for (std::size_t i = 0; big.routes.size() <= room; ++i) {
+    RouteConfig r;
+    r.name = "r" + std::to_string(i);
+    r.backend = "chat-svc";
+    big.routes.push_back(r);
+  }
+  MetricIds ids;
+  std::string error;
+  EXPECT_FALSE(m.register_names(big, ids, error));
+  EXPECT_NE(error.find("restart"), std::string::npos) << error;
+  // Nothing was registered: a config within the room still fits, at the next free index.
+  big.routes.resize(3);
+  ASSERT_TRUE(m.register_names(big, ids, error)) << error;
+  EXPECT_EQ(ids.routes, (std::vector<std::size_t>{0, 1, 2}));
+  EXPECT_FALSE(scrape(m).has(R"(wsgate_websocket_streams_total{route="r1",protocol="h1"})"));
+}
+
+TEST(MetricsReload, ReloadOutcomes) {
+  Metrics m(test_config(), 1);
+  Exposition e = scrape(m);
+  EXPECT_EQ(e.at(R"(wsgate_config_reloads_total{result="success"})"), 0);
+  EXPECT_EQ(e.at(R"(wsgate_config_reloads_total{result="failure"})"), 0);
+  EXPECT_EQ(e.at("wsgate_config_last_reload_successful"), 1);
+  EXPECT_EQ(e.types["wsgate_config_reloads_total"], "counter");
+  const double start = e.at("wsgate_config_last_reload_success_timestamp_seconds");
+  EXPECT_GT(start, 1.6e9);
+  m.record_reload(false);
+  e = scrape(m);
+  EXPECT_EQ(e.at(R"(wsgate_config_reloads_total{result="failure"})"), 1);
+  EXPECT_EQ(e.at("wsgate_config_last_reload_successful"), 0);
+  EXPECT_EQ(e.at("wsgate_config_last_reload_success_timestamp_seconds"), start);
+  m.record_reload(true);
+  e = scrape(m);
+  EXPECT_EQ(e.at(R"(wsgate_config_reloads_total{result="success"})"), 1);
+  EXPECT_EQ(e.at("wsgate_config_last_reload_successful"), 1);
+  EXPECT_GE(e.at("wsgate_config_last_reload_success_timestamp_seconds"), start);
+}
+
 }  // namespace
 }  // namespace wsgate::gw
