@@ -161,7 +161,9 @@ void Relay::on_readable(Direction& d, const ErrorCode& wait_ec) {
   }
   std::size_t& capacity = capacity_[static_cast<int>(d.from)];
   if (!d.buffer) {
-    capacity = first_read_bytes(options_);
+    // Half the size the previous burst in this direction grew to (capacity_ keeps it): small
+    // messages stay at the first size, a bulk stream does not regrow from it for every message.
+    capacity = std::max(first_read_bytes(options_), std::min(capacity / 2, options_.buffer_bytes));
     d.buffer = PooledBuffer(capacity);
     d.begin = d.end = d.scanned = 0;
   }
