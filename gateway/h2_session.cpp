@@ -126,6 +126,18 @@ void H2Session::run_woken_readers() {
   running_.clear();
 }
 
+void H2Session::complete_write(Channel::Handler handler) {
+  completed_writes_.push_back(std::move(handler));
+  if (completions_posted_) return;
+  completions_posted_ = true;
+  boost::asio::post(worker_.io(), [self = shared_from_this()] {
+    self->completions_posted_ = false;
+    self->running_writes_.swap(self->completed_writes_);
+    for (auto& completion : self->running_writes_) completion({});
+    self->running_writes_.clear();
+  });
+}
+
 void H2Session::on_request(std::int32_t stream_id, h2::RequestHeaders&& request) {
   ++streams_seen_;
   if (request.issue == h2::HeaderIssue::kHeaderListTooLarge) {
@@ -611,7 +623,7 @@ void H2StreamChannel::push_writes() {
   if (write_done_ == write_data_.size()) {
     auto handler = std::move(write_handler_);
     write_handler_ = nullptr;
-    boost::asio::post(executor_, [handler = std::move(handler)] { handler({}); });
+    session->complete_write(std::move(handler));
   }
 }
 

@@ -47,6 +47,9 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   // pass, no post per stream); false elsewhere, where a wake is posted.
   bool delivering() const { return delivering_; }
   void defer_wake(std::shared_ptr<H2StreamChannel> channel) { woken_.push_back(std::move(channel)); }
+  // A stream write completed: its handler runs from one posted pass over every stream's
+  // completions of this turn (not one post each).
+  void complete_write(Channel::Handler handler);
 
  private:
   struct StreamState {
@@ -99,6 +102,9 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   bool delivering_ = false;                                  // inside h2_->receive() from read_more()
   std::vector<std::shared_ptr<H2StreamChannel>> woken_;      // readers to run once receive() returns
   std::vector<std::shared_ptr<H2StreamChannel>> running_;    // the batch being run (capacity reused)
+  std::vector<Channel::Handler> completed_writes_;           // write handlers to run in the posted pass
+  std::vector<Channel::Handler> running_writes_;             // the pass being run (capacity reused)
+  bool completions_posted_ = false;
   bool read_ended_ = false;
   bool client_closed_ = false;
   std::shared_ptr<H2Session> keep_alive_;    // set while relays finish after the connection was lost
