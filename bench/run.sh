@@ -5,6 +5,10 @@
 # bench/results/<date>.md (table), <date>.jsonl (every run) and <date>.png (chart).
 # Usage: bench/run.sh [--quick]      (docs/benchmark.md). Builds wsgate, wsgate-echo, wsgate-load
 # into BUILD_DIR (default build-bench) unless WSGATE_BIN/WSGATE_ECHO_BIN/WSGATE_LOAD_BIN are set.
+# Subsets: BENCH_TARGETS="wsgate nginx", BENCH_SCENARIOS="h2-10x100-64B h1-churn-50" (names as in the
+# table; a prefix ending in * matches, e.g. "h2-idle-*"); BENCH_RUNS=N overrides the runs per cell;
+# BENCH_NAME=tag writes <tag>.{md,jsonl,png} instead of <date>.*; BENCH_RESULTS_DIR (default
+# bench/results) is where they go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -14,6 +18,7 @@ quick=0
 if ((quick)); then RUNS=1; WARMUP=1; DURATION=3; IDLE_H1=1000; IDLE_H2_CONNS=10; H1_CONNS=1000; OPEN_RATE=5000
 else RUNS=3; WARMUP=2; DURATION=10; IDLE_H1=10000; IDLE_H2_CONNS=100; H1_CONNS=1000; OPEN_RATE=5000; fi
 IDLE_HOLD=3
+RUNS=${BENCH_RUNS:-$RUNS}
 
 BUILD_DIR=${BUILD_DIR:-build-bench}
 if [[ -z ${WSGATE_BIN:-} ]]; then
@@ -39,10 +44,13 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 NOFILE=$(ulimit -n)
 ((NOFILE > 2 * IDLE_H1 + 100)) || { echo "run.sh: fd limit $NOFILE too low for $IDLE_H1 WebSockets"; IDLE_H1=$(((NOFILE - 200) / 2)); }
 
-date_tag=$(date +%F)
-mkdir -p bench/results
-RAW=bench/results/$date_tag.jsonl
-[[ -n ${BENCH_TARGETS:-} ]] || : >"$RAW"  # a BENCH_TARGETS re-run adds to the day's runs
+date_tag=${BENCH_NAME:-$(date +%F)}
+results_dir=${BENCH_RESULTS_DIR:-bench/results}
+mkdir -p "$results_dir"
+RAW=$results_dir/$date_tag.jsonl
+# A BENCH_TARGETS/BENCH_SCENARIOS re-run without its own BENCH_NAME adds to the day's runs.
+[[ -n ${BENCH_TARGETS:-}${BENCH_SCENARIOS:-} && -z ${BENCH_NAME:-} ]] || : >"$RAW"
+
 work=$(mktemp -d)
 trap 'stop_all; rm -rf "$work"' EXIT
 PROXY_CPU=0
@@ -138,6 +146,17 @@ PY
   [[ -s $load_log ]] && grep -v established "$load_log" | head -3 | sed 's/^/    /' || true
 }
 
+scenario_selected() {  # scenario_selected NAME: true if BENCH_SCENARIOS is unset or names it
+  local pattern patterns
+  [[ -z ${BENCH_SCENARIOS:-} ]] && return 0
+  read -ra patterns <<<"$BENCH_SCENARIOS"
+  for pattern in "${patterns[@]}"; do
+    # shellcheck disable=SC2053
+    [[ $1 == $pattern ]] && return 0
+  done
+  return 1
+}
+
 for entry in "${TARGETS[@]}"; do
   target=${entry%%|*}
   protocols=${entry#*|}
@@ -147,6 +166,7 @@ for entry in "${TARGETS[@]}"; do
   for scenario_entry in "${SCENARIOS[@]}"; do
     IFS='|' read -r scenario mode args <<<"$scenario_entry"
     [[ " $protocols " == *" $mode "* ]] || continue
+    scenario_selected "$scenario" || continue
     for ((run = 1; run <= RUNS; run++)); do
       # A fresh echo backend and proxy per run: idle and churn scenarios leave state behind.
       echo_port=$(free_port)
@@ -162,8 +182,8 @@ for entry in "${TARGETS[@]}"; do
   done
 done
 
-python3 bench/report.py "$RAW" "bench/results/$date_tag.md" "bench/results/$date_tag.dat" \
+python3 bench/report.py "$RAW" "$results_dir/$date_tag.md" "$results_dir/$date_tag.dat" \
   "cpu: proxy on CPU $PROXY_CPU, load generator + echo backend on CPU $LOAD_CPU; runs per cell: $RUNS; warm-up ${WARMUP}s, measured ${DURATION}s$( ((quick)) && echo ' (quick mode)')"
-ncols=$(head -1 "bench/results/$date_tag.dat" | wc -w)
-gnuplot -e "datafile='bench/results/$date_tag.dat'; outfile='bench/results/$date_tag.png'; ncols=$ncols" bench/chart.gp
-echo "run.sh: wrote bench/results/$date_tag.md and bench/results/$date_tag.png"
+ncols=$(head -1 "$results_dir/$date_tag.dat" | wc -w)
+gnuplot -e "datafile='$results_dir/$date_tag.dat'; outfile='$results_dir/$date_tag.png'; ncols=$ncols" bench/chart.gp
+echo "run.sh: wrote $results_dir/$date_tag.md and $results_dir/$date_tag.png"

@@ -2,6 +2,7 @@
 #include "gateway/h2_session.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -106,7 +107,11 @@ void H2Session::read_more() {
       self->connection_lost();
       return;
     }
+    self->delivering_ = true;
     auto result = self->h2_->receive({self->read_buffer_.data(), n});
+    self->delivering_ = false;
+    self->run_woken_readers();
+    if (self->finished_) return;
     if (result.error != h2::Error::kNone) {
       self->read_ended_ = true;  // GOAWAY is queued by nghttp2 where it applies; send it, then close
       self->schedule_flush();
@@ -114,6 +119,25 @@ void H2Session::read_more() {
     }
     self->schedule_flush();
     self->read_more();
+  });
+}
+
+void H2Session::run_woken_readers() {
+  // Outside nghttp2 now: the relays may act on the session (consume, send_data) as they read.
+  running_.swap(woken_);
+  for (auto& channel : running_) channel->run_read_waiter();
+  running_.clear();
+}
+
+void H2Session::complete_write(Channel::Handler handler) {
+  completed_writes_.push_back(std::move(handler));
+  if (completions_posted_) return;
+  completions_posted_ = true;
+  boost::asio::post(worker_.io(), [self = shared_from_this()] {
+    self->completions_posted_ = false;
+    self->running_writes_.swap(self->completed_writes_);
+    for (auto& completion : self->running_writes_) completion({});
+    self->running_writes_.clear();
   });
 }
 
@@ -518,12 +542,22 @@ H2StreamChannel::H2StreamChannel(std::weak_ptr<H2Session> session, std::int32_t 
       remote_(std::move(remote)) {}
 
 void H2StreamChannel::on_data(std::span<const std::uint8_t> bytes) {
-  if (closed_) return;
-  if (rx_begin_ > 0 && rx_begin_ == rx_.size()) {
-    rx_.clear();
+  if (closed_ || bytes.empty()) return;
+  if (rx_.size() - rx_end_ < bytes.size()) {
+    // Bounded by the stream's receive window, which reopens only as the relay forwards.
+    const std::size_t queued = rx_end_ - rx_begin_;
+    if (rx_ && rx_.size() >= queued + bytes.size()) {
+      std::memmove(rx_.get(), rx_.get() + rx_begin_, queued);
+    } else {
+      PooledBuffer bigger(std::bit_ceil(std::max(queued + bytes.size(), BufferPool::kSmallestBytes)));
+      if (queued > 0) std::memcpy(bigger.get(), rx_.get() + rx_begin_, queued);
+      rx_ = std::move(bigger);
+    }
     rx_begin_ = 0;
+    rx_end_ = queued;
   }
-  rx_.insert(rx_.end(), bytes.begin(), bytes.end());
+  std::memcpy(rx_.get() + rx_end_, bytes.data(), bytes.size());
+  rx_end_ += bytes.size();
   wake_reader();
 }
 
@@ -540,21 +574,34 @@ void H2StreamChannel::on_closed(h2::ErrorCode code) {
   if (write_handler_) {
     auto handler = std::move(write_handler_);
     write_handler_ = nullptr;
-    boost::asio::post(executor_, [handler] { handler(boost::asio::error::connection_reset); });
+    boost::asio::post(executor_, [handler = std::move(handler)] { handler(boost::asio::error::connection_reset); });
   }
 }
 
 void H2StreamChannel::on_space() { push_writes(); }
 
-void H2StreamChannel::wake_reader() {
+void H2StreamChannel::run_read_waiter() {
+  wake_deferred_ = false;
   if (!read_waiter_) return;
   auto handler = std::move(read_waiter_);
   read_waiter_ = nullptr;
-  boost::asio::post(executor_, [handler] { handler({}); });
+  handler({});
+}
+
+void H2StreamChannel::wake_reader() {
+  if (!read_waiter_ || wake_deferred_) return;
+  if (auto session = session_.lock(); session && session->delivering()) {
+    wake_deferred_ = true;
+    session->defer_wake(shared_from_this());
+    return;
+  }
+  auto handler = std::move(read_waiter_);
+  read_waiter_ = nullptr;
+  boost::asio::post(executor_, [handler = std::move(handler)] { handler({}); });
 }
 
 void H2StreamChannel::async_wait_readable(Handler handler) {
-  if (rx_begin_ < rx_.size() || rx_ended_ || closed_) {
+  if (rx_begin_ < rx_end_ || rx_ended_ || closed_) {
     boost::asio::post(executor_, [handler = std::move(handler)] { handler({}); });
     return;
   }
@@ -563,14 +610,13 @@ void H2StreamChannel::async_wait_readable(Handler handler) {
 
 std::size_t H2StreamChannel::read_some(std::span<std::uint8_t> buffer, ErrorCode& ec) {
   ec = {};
-  if (rx_begin_ < rx_.size()) {
-    std::size_t n = std::min(buffer.size(), rx_.size() - rx_begin_);
-    std::memcpy(buffer.data(), rx_.data() + rx_begin_, n);
+  if (rx_begin_ < rx_end_) {
+    std::size_t n = std::min(buffer.size(), rx_end_ - rx_begin_);
+    std::memcpy(buffer.data(), rx_.get() + rx_begin_, n);
     rx_begin_ += n;
-    if (rx_begin_ == rx_.size()) {
-      rx_.clear();
-      rx_.shrink_to_fit();  // an idle stream keeps no receive buffer
-      rx_begin_ = 0;
+    if (rx_begin_ == rx_end_) {
+      rx_.reset();  // back to the worker's pool: an idle stream keeps no receive buffer
+      rx_begin_ = rx_end_ = 0;
     }
     return n;
   }
@@ -609,7 +655,7 @@ void H2StreamChannel::push_writes() {
     if (h2.send_data(stream_id_, write_data_.subspan(write_done_, n)) != h2::Error::kNone) {
       auto handler = std::move(write_handler_);
       write_handler_ = nullptr;
-      boost::asio::post(executor_, [handler] { handler(boost::asio::error::broken_pipe); });
+      boost::asio::post(executor_, [handler = std::move(handler)] { handler(boost::asio::error::broken_pipe); });
       return;
     }
     write_done_ += n;
@@ -618,7 +664,7 @@ void H2StreamChannel::push_writes() {
   if (write_done_ == write_data_.size()) {
     auto handler = std::move(write_handler_);
     write_handler_ = nullptr;
-    boost::asio::post(executor_, [handler] { handler({}); });
+    session->complete_write(std::move(handler));
   }
 }
 
@@ -636,12 +682,12 @@ void H2StreamChannel::fail_waiters() {
   if (read_waiter_) {
     auto handler = std::move(read_waiter_);
     read_waiter_ = nullptr;
-    boost::asio::post(executor_, [handler] { handler(boost::asio::error::operation_aborted); });
+    boost::asio::post(executor_, [handler = std::move(handler)] { handler(boost::asio::error::operation_aborted); });
   }
   if (write_handler_) {
     auto handler = std::move(write_handler_);
     write_handler_ = nullptr;
-    boost::asio::post(executor_, [handler] { handler(boost::asio::error::operation_aborted); });
+    boost::asio::post(executor_, [handler = std::move(handler)] { handler(boost::asio::error::operation_aborted); });
   }
 }
 

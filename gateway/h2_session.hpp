@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gateway/buffer_pool.hpp"
 #include "gateway/listener.hpp"
 #include "gateway/observer.hpp"
 #include "gateway/proxy_handshake.hpp"
@@ -45,6 +46,13 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   // RST_STREAM sent by the gateway (counted; the close event will not count it again).
   void reset_stream(std::int32_t stream_id, h2::ErrorCode code);
   void schedule_flush();
+  // While receive() delivers DATA, stream readers woken by it run right after it returns (one
+  // pass, no post per stream); false elsewhere, where a wake is posted.
+  bool delivering() const { return delivering_; }
+  void defer_wake(std::shared_ptr<H2StreamChannel> channel) { woken_.push_back(std::move(channel)); }
+  // A stream write completed: its handler runs from one posted pass over every stream's
+  // completions of this turn (not one post each).
+  void complete_write(Channel::Handler handler);
 
  private:
   struct StreamState {
@@ -61,6 +69,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   };
 
   void read_more();
+  void run_woken_readers();
   void on_request(std::int32_t stream_id, h2::RequestHeaders&& request);
   void answer(std::int32_t stream_id, int status, std::string_view body,
               std::vector<h2::Header> headers = {});
@@ -96,6 +105,12 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   std::unordered_map<std::int32_t, bool> reset_by_us_;
   bool writing_ = false;
   bool flush_posted_ = false;
+  bool delivering_ = false;                                  // inside h2_->receive() from read_more()
+  std::vector<std::shared_ptr<H2StreamChannel>> woken_;      // readers to run once receive() returns
+  std::vector<std::shared_ptr<H2StreamChannel>> running_;    // the batch being run (capacity reused)
+  std::vector<Channel::Handler> completed_writes_;           // write handlers to run in the posted pass
+  std::vector<Channel::Handler> running_writes_;             // the pass being run (capacity reused)
+  bool completions_posted_ = false;
   bool read_ended_ = false;
   bool client_closed_ = false;
   std::shared_ptr<H2Session> keep_alive_;  // set while relays finish after the connection was lost
@@ -113,9 +128,10 @@ class H2StreamChannel final : public Channel, public std::enable_shared_from_thi
 
   // From the session.
   void on_data(std::span<const std::uint8_t> bytes);
-  void on_end();                       // END_STREAM from the client
-  void on_closed(h2::ErrorCode code);  // the stream is gone
-  void on_space();                     // outgoing queue drained some bytes
+  void on_end();                          // END_STREAM from the client
+  void on_closed(h2::ErrorCode code);     // the stream is gone
+  void on_space();                        // outgoing queue drained some bytes
+  void run_read_waiter();                 // a deferred wake (H2Session::defer_wake) runs the reader now
 
   // Channel
   void async_wait_readable(Handler handler) override;
@@ -136,12 +152,14 @@ class H2StreamChannel final : public Channel, public std::enable_shared_from_thi
   std::int32_t stream_id_;
   boost::asio::any_io_executor executor_;
   std::string remote_;
-  std::vector<std::uint8_t> rx_;  // received, not yet read
+  PooledBuffer rx_;                        // received, not yet read: [rx_begin_, rx_end_); none while empty
   std::size_t rx_begin_ = 0;
+  std::size_t rx_end_ = 0;
   bool rx_ended_ = false;
   bool closed_ = false;  // the h2 stream is gone
   h2::ErrorCode close_code_ = h2::ErrorCode::kNoError;
   Handler read_waiter_;
+  bool wake_deferred_ = false;             // queued in the session's woken_ list
   std::span<const std::uint8_t> write_data_;
   std::size_t write_done_ = 0;
   Handler write_handler_;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/asio/error.hpp>
 #include <cstring>
+#include <utility>
 
 #include "ws/close.hpp"
 
@@ -35,6 +36,17 @@ std::size_t header_length(std::uint8_t b0, std::uint8_t b1) {
   if (b1 & 0x80) n += 4;
   return n;
 }
+
+// A read starts with a small pooled buffer; most WebSocket messages fit, bigger ones grow it.
+std::size_t first_read_bytes(const RelayOptions& options) {
+  constexpr std::size_t kFirstReadBytes = 16 * 1024;
+  return std::min(kFirstReadBytes, options.buffer_bytes);
+}
+
+// Reads issued straight after a read that filled the buffer, nested in one handler: bounded so
+// that a fast source cannot deepen the stack (it waits for readiness past this).
+constexpr int kMaxSpeculativeReadDepth = 4;
+thread_local int speculative_read_depth = 0;
 
 const char* side_name(Side s) { return s == Side::kClient ? "client" : "backend"; }
 
@@ -75,8 +87,8 @@ void Relay::start(const std::vector<std::uint8_t>& client_pending,
                   const std::vector<std::uint8_t>& backend_pending) {
   auto preload = [this](Direction& d, const std::vector<std::uint8_t>& bytes) {
     if (bytes.empty()) return;
-    std::size_t capacity = std::max(options_.buffer_bytes, bytes.size());
-    d.buffer = std::make_unique_for_overwrite<std::uint8_t[]>(capacity);
+    std::size_t capacity = std::max(first_read_bytes(options_), bytes.size());
+    d.buffer = PooledBuffer(capacity);
     capacity_[static_cast<int>(d.from)] = capacity;
     std::memcpy(d.buffer.get(), bytes.data(), bytes.size());
     d.end = bytes.size();
@@ -111,16 +123,41 @@ void Relay::do_read(Direction& d) {
   SideState& from = side(d.from);
   if (finished_ || d.reading || from.read_ended || from.closed) return;
   if (d.buffer && d.end == capacity_[static_cast<int>(d.from)]) {
-    if (d.begin == 0 || d.writing) return;  // full: resume when the sink drains (backpressure)
-    std::memmove(d.buffer.get(), d.buffer.get() + d.begin, d.end - d.begin);
-    d.end -= d.begin;
-    d.scanned -= d.begin;
-    if (d.boundary) *d.boundary -= d.begin;
-    d.begin = 0;
+    if (d.begin > 0 && !d.writing) {
+      std::memmove(d.buffer.get(), d.buffer.get() + d.begin, d.end - d.begin);
+      d.end -= d.begin;
+      d.scanned -= d.begin;
+      if (d.boundary) *d.boundary -= d.begin;
+      d.begin = 0;
+    } else if (capacity_[static_cast<int>(d.from)] < options_.buffer_bytes) {
+      grow_buffer(d);  // a large frame or a slow sink: up to buffer_bytes in flight
+    } else {
+      return;  // full: resume when the sink drains (backpressure)
+    }
+  }
+  if (std::exchange(d.read_again, false) && speculative_read_depth < kMaxSpeculativeReadDepth) {
+    // More is likely waiting: read it now instead of a reactor round trip (on_readable goes back
+    // to waiting when nothing is left).
+    ++speculative_read_depth;
+    on_readable(d, {});
+    --speculative_read_depth;
+    return;
   }
   d.reading = true;
   from.channel->async_wait_readable(
       [self = shared_from_this(), &d](const ErrorCode& ec) { self->on_readable(d, ec); });
+}
+
+void Relay::grow_buffer(Direction& d) {
+  std::size_t& capacity = capacity_[static_cast<int>(d.from)];
+  const std::size_t grown = std::min(capacity * 2, options_.buffer_bytes);
+  PooledBuffer bigger(grown);
+  // Offsets stay as they are. A write in flight points into the buffer it was issued from: that one
+  // is kept until the write completes (a later, intermediate buffer is not referenced).
+  std::memcpy(bigger.get(), d.buffer.get(), d.end);
+  if (d.writing && !d.retired) d.retired = std::move(d.buffer);
+  d.buffer = std::move(bigger);
+  capacity = grown;
 }
 
 void Relay::on_readable(Direction& d, const ErrorCode& wait_ec) {
@@ -134,8 +171,10 @@ void Relay::on_readable(Direction& d, const ErrorCode& wait_ec) {
   }
   std::size_t& capacity = capacity_[static_cast<int>(d.from)];
   if (!d.buffer) {
-    capacity = options_.buffer_bytes;
-    d.buffer = std::make_unique_for_overwrite<std::uint8_t[]>(capacity);
+    // Half the size the previous burst in this direction grew to (capacity_ keeps it): small
+    // messages stay at the first size, a bulk stream does not regrow from it for every message.
+    capacity = std::max(first_read_bytes(options_), std::min(capacity / 2, options_.buffer_bytes));
+    d.buffer = PooledBuffer(capacity);
     d.begin = d.end = d.scanned = 0;
   }
   ErrorCode ec;
@@ -150,6 +189,7 @@ void Relay::on_readable(Direction& d, const ErrorCode& wait_ec) {
   }
   // Stamped only for keep-alive: the default data path reads no clock.
   if (from.keepalive.enabled()) from.keepalive.on_received(std::chrono::steady_clock::now());
+  const bool filled = n == capacity - d.end;
   if (!d.stopped) {
     d.end += n;
     process(d);
@@ -158,6 +198,7 @@ void Relay::on_readable(Direction& d, const ErrorCode& wait_ec) {
   }
   release_if_empty(d);
   do_write(d);
+  d.read_again = filled;
   do_read(d);
   check_progress();
 }
@@ -398,6 +439,7 @@ void Relay::drop_scanned(Direction& d) {
 
 void Relay::on_written(Direction& d, std::size_t n, bool injected, const ErrorCode& ec) {
   d.writing = false;
+  d.retired.reset();
   if (finished_ || ec == boost::asio::error::operation_aborted) return;
   const Side to = other(d.from);
   if (ec) {

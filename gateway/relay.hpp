@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/buffer_pool.hpp"
 #include "gateway/channel.hpp"
 #include "gateway/metrics.hpp"
 #include "ws/frame_scanner.hpp"
@@ -37,7 +38,8 @@ struct KeepaliveRule {
 };
 
 struct RelayOptions {
-  std::size_t buffer_bytes = 64 * 1024;           // per direction, the most read but not yet written
+  std::size_t buffer_bytes = 64 * 1024;  // per direction, the most read but not yet written
+                                         // (a read starts with 16 KiB and grows up to this)
   std::chrono::milliseconds close_timeout{5000};  // for a peer that never finishes closing
   std::chrono::milliseconds write_stall_timeout{
       60000};                                 // a sink taking no bytes this long is dropped; 0 = off
@@ -100,12 +102,14 @@ class Relay : public std::enable_shared_from_this<Relay> {
   struct Direction {
     Side from = Side::kClient;
     ws::FrameScanner scanner;
-    std::unique_ptr<std::uint8_t[]> buffer;  // allocated only while bytes are in flight
+    PooledBuffer buffer;                     // taken from the worker's pool only while bytes are in flight
+    PooledBuffer retired;                    // a buffer outgrown while a write from it was in flight
     std::size_t begin = 0;                   // first byte not yet written
     std::size_t end = 0;                     // one past the last byte read
     std::size_t scanned = 0;                 // bytes up to here went through the scanner
     std::optional<std::size_t> boundary;     // last frame boundary not yet passed by writes
     bool reading = false;
+    bool read_again = false;                 // the last read filled the buffer: read before waiting
     bool writing = false;
     std::size_t write_end = 0;         // one past the last buffer byte of the data write in flight
     bool stopped = false;              // scanning ended (close passed or protocol error): drop further input
@@ -126,6 +130,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
   static Side other(Side s) { return s == Side::kClient ? Side::kBackend : Side::kClient; }
 
   void do_read(Direction& d);
+  void grow_buffer(Direction& d);
   void on_readable(Direction& d, const ErrorCode& ec);
   void process(Direction& d);
   void on_frame_end(Direction& d, const ws::ScanResult& r, std::size_t frame_end);

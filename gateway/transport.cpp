@@ -51,8 +51,8 @@ void Transport::async_tls_handshake(asio::ssl::stream_base::handshake_type type,
 
 void Transport::async_read_into(std::span<std::uint8_t> buffer,
                                 std::function<void(const ErrorCode&, std::size_t)> handler) {
-  // Serve TLS read-ahead first so nothing read while waiting is lost.
-  if (tls_ && tls_staging_begin_ < tls_staging_end_) {
+  // Serve read-ahead first so nothing read while waiting is lost.
+  if ((tls_ && tls_staging_begin_ < tls_staging_end_) || (!tls_ && tcp_staging_begin_ < tcp_staging_end_)) {
     ErrorCode ec;
     std::size_t n = read_some(buffer, ec);
     asio::post(socket_.get_executor(), [handler = std::move(handler), ec, n] { handler(ec, n); });
@@ -74,8 +74,28 @@ void Transport::async_wait_readable(Handler handler) {
     return;
   }
   if (!tls_) {
-    socket_.async_wait(tcp::socket::wait_read,
-                       [self = shared_from_this(), handler = std::move(handler)](const ErrorCode& ec) { handler(ec); });
+    if (tcp_staging_begin_ < tcp_staging_end_ || tcp_staging_error_) {
+      asio::post(socket_.get_executor(), [handler = std::move(handler)] { handler({}); });
+      return;
+    }
+    if (!tcp_wait_by_read_) {
+      socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this(), handler = std::move(handler)](
+                                                     const ErrorCode& ec) { handler(ec); });
+      return;
+    }
+    socket_.async_read_some(asio::buffer(tcp_staging_),
+                            [self = shared_from_this(), handler = std::move(handler)](const ErrorCode& ec,
+                                                                                       std::size_t n) {
+                              if (ec == asio::error::operation_aborted) {
+                                handler(ec);
+                                return;
+                              }
+                              self->tcp_staging_begin_ = 0;
+                              self->tcp_staging_end_ = static_cast<std::uint16_t>(n);
+                              self->tcp_staging_filled_ = n == kTcpStagingBytes;
+                              if (ec) self->tcp_staging_error_ = ec;
+                              handler({});
+                            });
     return;
   }
   if (tls_staging_begin_ < tls_staging_end_ || tls_staging_error_) {
@@ -101,7 +121,27 @@ std::size_t Transport::read_some(std::span<std::uint8_t> buffer, ErrorCode& ec) 
     return 0;
   }
   if (!tls_) {
-    std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+    std::size_t n = 0;
+    if (tcp_staging_begin_ < tcp_staging_end_) {
+      n = std::min<std::size_t>(buffer.size(), tcp_staging_end_ - tcp_staging_begin_);
+      std::memcpy(buffer.data(), tcp_staging_.data() + tcp_staging_begin_, n);
+      tcp_staging_begin_ = static_cast<std::uint16_t>(tcp_staging_begin_ + n);
+      if (tcp_staging_begin_ < tcp_staging_end_) return n;
+      tcp_staging_begin_ = tcp_staging_end_ = 0;
+      // A staging read that came back short emptied the socket; a full one may have left more.
+      if (!tcp_staging_filled_ || n == buffer.size()) return n;
+    } else if (tcp_staging_error_) {
+      ec = tcp_staging_error_;
+      return 0;
+    }
+    std::size_t more = socket_.read_some(asio::buffer(buffer.data() + n, buffer.size() - n), ec);
+    if (n > 0 && ec) {
+      if (ec != asio::error::would_block && ec != asio::error::try_again) tcp_staging_error_ = ec;  // next call
+      ec = {};
+    }
+    n += more;
+    // Small reads: wait by reading into the staging area; larger: a bare wait, then straight in.
+    tcp_wait_by_read_ = n < kTcpStagingBytes;
     return n;
   }
   if (tls_staging_begin_ < tls_staging_end_) {

@@ -52,6 +52,17 @@ class Transport final : public Channel, public std::enable_shared_from_this<Tran
   std::size_t tls_staging_begin_ = 0;
   std::size_t tls_staging_end_ = 0;
   ErrorCode tls_staging_error_;
+  // Plain TCP: while the last messages were small, waiting for readability is a read into this
+  // small area (one recv on arrival; Asio re-arms a read without an epoll_ctl, a bare wait with
+  // one). After a read that filled it, waits are bare again (larger messages go straight to the
+  // caller's buffer). Bytes here are served by read_some first.
+  static constexpr std::size_t kTcpStagingBytes = 256;
+  std::array<std::uint8_t, kTcpStagingBytes> tcp_staging_{};
+  std::uint16_t tcp_staging_begin_ = 0;
+  std::uint16_t tcp_staging_end_ = 0;
+  bool tcp_staging_filled_ = false;  // the last staging read filled it: more may be in the socket
+  bool tcp_wait_by_read_ = true;
+  ErrorCode tcp_staging_error_;
   bool closed_ = false;
   std::string remote_;
 };

@@ -12,7 +12,9 @@
 namespace wsgate::gw {
 
 namespace {
-constexpr std::size_t kReadChunk = 16 * 1024;
+// A backend's 101 head is a few hundred bytes; a larger one takes more reads. Small, because every
+// handshake in flight holds one (and the heap keeps their peak: RSS per idle WebSocket).
+constexpr std::size_t kReadChunk = 2 * 1024;
 constexpr std::size_t kMaxBodyBytes = 64 * 1024;  // a non-101 answer's body passed to the client
 constexpr std::size_t kMaxAttempts = 3;
 
