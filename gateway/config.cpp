@@ -509,6 +509,7 @@ class Loader {
   void load_limits(const YAML::Node& node, const std::string& path);
   void load_access_log(const YAML::Node& node, const std::string& path);
   void load_route(const YAML::Node& node, const std::string& path);
+  void load_deflate(const YAML::Node& node, const std::string& path, DeflateConfig& deflate);
   void load_backend(const YAML::Node& node, const std::string& path);
   void check_cross_references();
 
@@ -768,7 +769,7 @@ void Loader::load_access_log(const YAML::Node& node, const std::string& path) {
 void Loader::load_route(const YAML::Node& node, const std::string& path) {
   auto m = open_map(node, path,
                     {"name", "match", "backend", "allowed_origins", "subprotocols", "keepalive",
-                     "idle_timeout", "max_message_bytes", "compression", "validate", "static"});
+                     "idle_timeout", "max_message_bytes", "compression", "validate", "static", "deflate"});
   if (!m) return;
   RouteConfig route;
   bool ok = true;
@@ -872,9 +873,50 @@ void Loader::load_route(const YAML::Node& node, const std::string& path) {
   if (auto v = m->get("static")) {
     if (auto text = string(*v, m->path_of("static"))) route.static_dir = *text;
   }
+  // permessage-deflate termination: the deflate: map, and the frame parsing it needs.
+  if (auto v = m->get("deflate")) load_deflate(*v, m->path_of("deflate"), route.deflate);
+  if (route.compression == Compression::kTerminate && route.validate == Validate::kOff) {
+    error(m->path_of("compression"), config_.marks[m->path_of("compression")],
+          "compression: terminate parses every frame; it cannot be combined with validate: off");
+  }
   if (ok) {
     config_.routes.push_back(std::move(route));
     route_backend_paths_.push_back(m->path_of("backend"));
+  }
+}
+
+void Loader::load_deflate(const YAML::Node& node, const std::string& path, DeflateConfig& deflate) {
+  auto m = open_map(node, path,
+                    {"server_max_window_bits", "client_max_window_bits", "server_no_context_takeover",
+                     "client_no_context_takeover", "max_inflated_message_bytes", "min_message_bytes", "level",
+                     "mem_level"});
+  if (!m) return;
+  struct IntField {
+    const char* key;
+    int* out;
+    std::uint64_t min;
+    std::uint64_t max;
+  };
+  for (const auto& field : {IntField{"server_max_window_bits", &deflate.server_max_window_bits, 8, 15},
+                            IntField{"client_max_window_bits", &deflate.client_max_window_bits, 8, 15},
+                            IntField{"level", &deflate.level, 1, 9},
+                            IntField{"mem_level", &deflate.mem_level, 1, 9}}) {
+    if (auto v = m->get(field.key)) {
+      if (auto n = integer(*v, m->path_of(field.key), field.min, field.max)) *field.out = static_cast<int>(*n);
+    }
+  }
+  for (auto [key, out] : {std::pair{"server_no_context_takeover", &deflate.server_no_context_takeover},
+                          std::pair{"client_no_context_takeover", &deflate.client_no_context_takeover}}) {
+    if (auto v = m->get(key)) {
+      if (auto b = boolean(*v, m->path_of(key))) *out = *b;
+    }
+  }
+  constexpr std::uint64_t kU64 = std::numeric_limits<std::uint64_t>::max();
+  if (auto v = m->get("max_inflated_message_bytes")) {
+    if (auto n = size(*v, m->path_of("max_inflated_message_bytes"), 1, kU64)) deflate.max_inflated_message_bytes = *n;
+  }
+  if (auto v = m->get("min_message_bytes")) {
+    if (auto n = size(*v, m->path_of("min_message_bytes"), 0, kU64)) deflate.min_message_bytes = *n;
   }
 }
 

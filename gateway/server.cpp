@@ -36,7 +36,6 @@ std::vector<ConfigError> unsupported_features(const Config& config) {
     std::string base = "routes[" + std::to_string(i) + "]";
     if (r.keepalive.interval.count() != 0) refuse(base + ".keepalive", "keepalive");
     if (r.idle_timeout.count() != 0) refuse(base + ".idle_timeout", "idle_timeout");
-    if (r.compression == Compression::kTerminate) refuse(base + ".compression", "compression: terminate");
   }
   for (std::size_t i = 0; i < config.backends.size(); ++i) {
     if (config.backends[i].protocol != BackendProtocol::kHttp1) {
