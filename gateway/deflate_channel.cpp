@@ -332,14 +332,16 @@ void DeflateChannel::credit_raw() {
 void DeflateChannel::on_forwarded(std::size_t bytes) {
   if (poisoned_) return;  // raw input is accounted for directly from now on
   out_forwarded_ += bytes;
-  while (!marks_.empty() && marks_.front().first <= out_forwarded_) {
-    const std::uint64_t raw = marks_.front().second;
-    marks_.pop_front();
+  std::size_t done = 0;
+  while (done < marks_.size() && marks_[done].first <= out_forwarded_) {
+    const std::uint64_t raw = marks_[done++].second;
     if (raw > raw_reported_) {
       inner_->on_forwarded(static_cast<std::size_t>(raw - raw_reported_));
       raw_reported_ = raw;
     }
   }
+  marks_.erase(marks_.begin(), marks_.begin() + static_cast<std::ptrdiff_t>(done));
+  if (marks_.empty()) marks_.shrink_to_fit();
 }
 
 // ---------------------------------------------------------------------------------------------

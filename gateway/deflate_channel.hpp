@@ -13,7 +13,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -111,7 +110,8 @@ class DeflateChannel final : public Channel, public std::enable_shared_from_this
   std::uint64_t raw_reported_ = 0;
   std::uint64_t out_produced_ = 0;
   std::uint64_t out_forwarded_ = 0;
-  std::deque<std::pair<std::uint64_t, std::uint64_t>> marks_;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> marks_;  // few: one per produce round in flight
+                                                                // (a vector: an empty deque allocates)
 
   // Write side.
   ws::FrameParser out_parser_;

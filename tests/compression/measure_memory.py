@@ -1,14 +1,13 @@
 #!/usr/bin/python3
 """Memory per terminated permessage-deflate WebSocket: RSS growth of wsgate per connection.
 
-    /usr/bin/python3 tests/compression/measure_memory.py WSGATE_PID URL_BASE [N]
+    /usr/bin/python3 tests/compression/measure_memory.py WSGATE_PID URL_BASE PATH [N [MESSAGE_BYTES]]
 
-For each route path (/plain: compression off, /takeover: terminate with context takeover,
-/no-takeover: terminate with server_ and client_no_context_takeover) it opens N WebSockets with
-python3-websockets (which offers permessage-deflate), sends one 2 KiB JSON message on each and
-reads its echo (so both zlib streams were used), then reads VmRSS of WSGATE_PID and prints the
-growth per WebSocket. Connections of one path are closed before the next is measured. Used for
-the figures in docs/configuration.md; not part of the test suite.
+Opens N WebSockets on PATH with python3-websockets (which offers permessage-deflate), sends one
+JSON message of MESSAGE_BYTES (default 2 KiB) on each and reads its echo (so both zlib streams
+were used), waits, then reads VmRSS of WSGATE_PID and prints the growth per WebSocket (after a
+warm-up of 50 WebSockets opened and closed). Run it against a fresh wsgate per PATH: freed memory
+is reused. Used for the figures in docs/configuration.md; not part of the test suite.
 """
 import asyncio
 import json
@@ -25,8 +24,9 @@ def rss_kib(pid):
     raise RuntimeError("no VmRSS")
 
 
-async def measure(pid, base, path, n):
-    message = json.dumps([{"id": i, "text": "hello world"} for i in range(80)])
+async def measure(pid, base, path, n, size):
+    message = json.dumps([{"id": i, "text": "hello world %d" % (i * 7919 % 10007)} for i in range(size // 20)])
+    message = message[:size]
     before = rss_kib(pid)
     conns = []
     for start in range(0, n, 100):
@@ -40,18 +40,18 @@ async def measure(pid, base, path, n):
     await asyncio.sleep(1)
     after = rss_kib(pid)
     negotiated = conns[0].response_headers.get("Sec-WebSocket-Extensions", "none")
-    print(f"{path:13s} {n} WebSockets: RSS +{after - before} KiB = {(after - before) / n:.1f} KiB each"
+    print(f"{path:13s} {size} B messages, {n} WebSockets: RSS +{after - before} KiB = {(after - before) / n:.1f} KiB each"
           f"  (extensions: {negotiated})", flush=True)
     await asyncio.gather(*(ws.close() for ws in conns))
     await asyncio.sleep(1)
 
 
 async def main():
-    pid, base = int(sys.argv[1]), sys.argv[2]
-    n = int(sys.argv[3]) if len(sys.argv) > 3 else 300
-    await measure(pid, base, "/plain", 50)  # warm-up: arenas, lazily built tables
-    for path in ("/plain", "/takeover", "/no-takeover", "/plain"):
-        await measure(pid, base, path, n)
+    pid, base, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    n = int(sys.argv[4]) if len(sys.argv) > 4 else 300
+    size = int(sys.argv[5]) if len(sys.argv) > 5 else 2048
+    await measure(pid, base, path, 50, size)  # warm-up: arenas, lazily built tables
+    await measure(pid, base, path, n, size)
 
 
 asyncio.run(main())
