@@ -128,17 +128,17 @@ struct DeflateSetup {
 
 // Sends `text` compressed (RSV1) and checks the echo comes back compressed and equal.
 ::testing::AssertionResult compressed_round_trip(WsClient& client, DeflatePeer& peer, const std::string& text,
-                                                 std::size_t fragment = 0) {
+                                                 std::size_t fragment = 0, ws::Opcode opcode = ws::Opcode::kText) {
   const std::string compressed = peer.compress(text);
   bool sent = true;
   if (fragment == 0 || compressed.size() <= fragment) {
-    sent = client.send_frame(ws::Opcode::kText, compressed, true, true, ws::kRsv1);
+    sent = client.send_frame(opcode, compressed, true, true, ws::kRsv1);
   } else {
     // §6.1: RSV1 on the first frame only.
     for (std::size_t at = 0; sent && at < compressed.size(); at += fragment) {
       const bool first = at == 0;
       const bool last = at + fragment >= compressed.size();
-      sent = client.send_frame(first ? ws::Opcode::kText : ws::Opcode::kContinuation,
+      sent = client.send_frame(first ? opcode : ws::Opcode::kContinuation,
                                std::string_view(compressed).substr(at, fragment), last, true,
                                first ? ws::kRsv1 : 0);
     }
@@ -146,7 +146,7 @@ struct DeflateSetup {
   if (!sent) return ::testing::AssertionFailure() << "send: " << client.last_error();
   auto message = client.recv_message(10s);
   if (!message) return ::testing::AssertionFailure() << "no echo: " << client.last_error();
-  if (message->opcode != ws::Opcode::kText) return ::testing::AssertionFailure() << "opcode " << int(message->opcode);
+  if (message->opcode != opcode) return ::testing::AssertionFailure() << "opcode " << int(message->opcode);
   if ((message->rsv & ws::kRsv1) == 0) return ::testing::AssertionFailure() << "echo not compressed";
   auto plain = peer.payload_of(*message);
   if (!plain) return ::testing::AssertionFailure() << "echo does not inflate";
@@ -230,7 +230,8 @@ TEST_P(DeflateOptionTest, NegotiatesAndEchoesCompressedMessages) {
   }
   ASSERT_TRUE(compressed_round_trip(client, peer, json_text(300000, 9), 1000)) << "fragmented";
   ASSERT_TRUE(compressed_round_trip(client, peer, "")) << "empty";
-  ASSERT_TRUE(compressed_round_trip(client, peer, binary_payload(70000, 5))) << "incompressible";
+  ASSERT_TRUE(compressed_round_trip(client, peer, binary_payload(70000, 5), 0, ws::Opcode::kBinary))
+      << "incompressible";
   // An uncompressed message from the client is fine too (RSV1 clear).
   ASSERT_TRUE(client.send_text("plain"));
   auto message = client.recv_message();
