@@ -47,8 +47,16 @@ class FakeChannel : public Channel {
     boost::asio::post(io_, [handler] { handler({}); });
   }
   void shutdown_write() override {}
-  void close() override {}
-  void abort() override {}
+  // Like the real channels: a pending wait completes with operation_aborted (which releases
+  // the DeflateChannel its handler holds).
+  void close() override {
+    if (waiter_) {
+      auto h = std::move(waiter_);
+      waiter_ = nullptr;
+      boost::asio::post(io_, [h] { h(boost::asio::error::operation_aborted); });
+    }
+  }
+  void abort() override { close(); }
   void on_forwarded(std::size_t bytes) override { forwarded += bytes; }
   std::string remote_address() const override { return "fake"; }
 
@@ -120,6 +128,11 @@ struct Fixture {
   explicit Fixture(DeflateChannelOptions o = {}, Bytes pending = {}) : inner(std::make_shared<FakeChannel>(io)) {
     o.chunk_bytes = chunk;
     channel = std::make_shared<DeflateChannel>(io.get_executor(), inner, o, std::move(pending));
+  }
+  ~Fixture() {
+    channel->close();
+    io.restart();
+    io.poll();
   }
   // Reads everything the channel offers (as the relay would), forwarding it at once.
   Bytes drain() {
