@@ -234,8 +234,7 @@ void DeflateChannel::on_payload(const ws::FrameEvent& ev) {
 void DeflateChannel::on_frame_end(const ws::FrameHeader& h) {
   if (ws::is_control(h.opcode)) return;
   message_open_ = !h.fin;
-  if (in_compressed_ && h.fin) finishing_ = true;
-  if (!in_compressed_ || h.fin) passthrough_frame_ = false;
+  if (in_compressed_ && h.fin) finishing_ = true;  // inflate the tail, then the final frame
 }
 
 bool DeflateChannel::inflate_pending() {

@@ -495,6 +495,27 @@ TEST_P(DeflateH2Test, TerminateOverExtendedConnect) {
   EXPECT_EQ(close->close_code, std::optional<std::uint16_t>(1000));
 }
 
+TEST_P(DeflateH2Test, UploadsLargerThanTheStreamWindowFlow) {
+  // Incompressible 1.5 MiB: the compressed upload is ~6 stream windows (256 KiB), so it only gets
+  // through if the DeflateChannel credits raw bytes back to the stream (WINDOW_UPDATE) as the
+  // relay forwards what it made of them.
+  start({}, kH2Routes);
+  H2Client client;
+  ASSERT_TRUE(connect(client));
+  auto [stream, answer] = open(client, "/z", "permessage-deflate");
+  ASSERT_EQ(answer, "permessage-deflate");
+  DeflatePeer peer(params_from_answer(answer));
+  const std::string payload = binary_payload(1536 * 1024, 11);
+  for (int round = 0; round < 2; ++round) {
+    client.queue_data(stream, WsClient::build_frame(0x2, peer.compress(payload), true, ws::MaskKey{5, 6, 7, 8},
+                                                    ws::kRsv1));
+    auto message = client.recv_message(stream, 30s);
+    ASSERT_TRUE(message) << "round " << round << ": " << client.last_error();
+    EXPECT_EQ(message->opcode, ws::Opcode::kBinary);
+    EXPECT_TRUE(peer.payload_of(*message) == payload) << "round " << round;
+  }
+}
+
 TEST_P(DeflateH2Test, BombGetsMessageTooBigAndTheConnectionLives) {
   start({}, kH2Routes);
   H2Client client;
