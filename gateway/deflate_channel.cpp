@@ -83,15 +83,15 @@ void DeflateChannel::async_wait_readable(Handler handler) {
   }
   release(out_);
   out_begin_ = 0;
-  read_waiter_ = std::move(handler);
-  inner_->async_wait_readable(
-      [self = shared_from_this()](const ErrorCode& ec) { self->on_inner_readable(ec); });
+  // The relay's handler travels inside the inner wait, never stored here: stored, it would
+  // make a cycle (relay -> this channel -> handler -> relay) that outlives an io_context
+  // destroyed with the wait pending.
+  inner_->async_wait_readable([self = shared_from_this(), handler = std::move(handler)](const ErrorCode& ec) mutable {
+    self->on_inner_readable(std::move(handler), ec);
+  });
 }
 
-void DeflateChannel::on_inner_readable(const ErrorCode& ec) {
-  Handler handler = std::move(read_waiter_);
-  read_waiter_ = nullptr;
-  if (!handler) return;
+void DeflateChannel::on_inner_readable(Handler handler, const ErrorCode& ec) {
   if (ec) {
     handler(ec);
     return;

@@ -61,7 +61,7 @@ class DeflateChannel final : public Channel, public std::enable_shared_from_this
 
  private:
   // ---- read side ----
-  void on_inner_readable(const ErrorCode& ec);
+  void on_inner_readable(Handler handler, const ErrorCode& ec);
   bool fill_raw();                        // non-blocking read of the inner channel; false: nothing now
   void produce();                         // turns raw bytes into output while room is left
   bool produce_step();                    // one unit of work; false when blocked
@@ -102,8 +102,6 @@ class DeflateChannel final : public Channel, public std::enable_shared_from_this
   std::size_t out_begin_ = 0;
   bool poisoned_ = false;                       // input is read and dropped from now on
   ErrorCode read_end_;                          // EOF/error of the inner channel, reported after the output
-  Handler read_waiter_;
-  bool inner_waiting_ = false;
   // Flow control: raw bytes are reported to the inner channel once the output made from
   // them was forwarded by the relay. Each mark: (output total, raw total up to which it came).
   std::uint64_t raw_processed_ = 0;
