@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <set>
@@ -271,6 +272,13 @@ std::string child_path(const std::string& path, std::string_view key) {
 
 class Loader;
 
+// Keys of routes[] that route_defaults may set too.
+const std::vector<std::string> kRouteOptionKeys{"allowed_origins", "subprotocols",   "require_subprotocol",
+                                                "keepalive",       "idle_timeout",   "max_message_bytes",
+                                                "max_frame_bytes", "max_websockets", "handshake_timeout",
+                                                "close_timeout",   "compression",    "validate",
+                                                "deflate"};
+
 // Thrown inside the loader when a budget below runs out; caught in load_config_string.
 struct LoadStopped {};
 constexpr std::size_t kMaxErrors = 100;
@@ -509,7 +517,11 @@ class Loader {
   void load_limits(const YAML::Node& node, const std::string& path);
   void load_access_log(const YAML::Node& node, const std::string& path);
   void load_route(const YAML::Node& node, const std::string& path);
+  void load_route_defaults(const YAML::Node& node, const std::string& path);
+  void load_route_options(MapView& m, RouteConfig& route);
   void load_deflate(const YAML::Node& node, const std::string& path, DeflateConfig& deflate);
+  void load_keepalive(const YAML::Node& node, const std::string& path, KeepaliveConfig& out,
+                      std::vector<std::string> extra_keys, const std::function<void(MapView&)>& extra);
   void load_backend(const YAML::Node& node, const std::string& path);
   void check_cross_references();
 
@@ -518,6 +530,7 @@ class Loader {
   std::vector<std::string> route_backend_paths_;  // key path of routes[i].backend, parallel to routes
   std::set<std::string> listener_names_;          // every name seen, also of entries with errors
   std::set<std::string> route_names_;
+  RouteConfig route_defaults_;  // every route starts as a copy of these (top-level route_defaults)
   std::set<std::string> backend_names_;
   std::map<std::string, std::string> listener_addresses_;  // fixed "host:port" -> listener name
   std::size_t values_read_ = 0;                            // against kMaxValues
@@ -566,7 +579,7 @@ void Loader::load(const YAML::Node& root) {
   }
   auto top = open_map(root, "",
                       {"workers", "drain_timeout", "listeners", "admin", "http2", "limits", "access_log",
-                       "routes", "backends"});
+                       "route_defaults", "routes", "backends"});
   if (!top) return;
   load_top(*top);
   check_cross_references();
@@ -597,6 +610,8 @@ void Loader::load_top(MapView& top) {
   if (auto v = top.get("http2")) load_http2(*v, top.path_of("http2"));
   if (auto v = top.get("limits")) load_limits(*v, top.path_of("limits"));
   if (auto v = top.get("access_log")) load_access_log(*v, top.path_of("access_log"));
+  // Read before routes, wherever it sits in the file: routes start from these values.
+  if (auto v = top.get("route_defaults")) load_route_defaults(*v, top.path_of("route_defaults"));
   if (auto v = top.get("routes")) {
     list(*v, top.path_of("routes"), [&](const YAML::Node& n, const std::string& p) { load_route(n, p); });
     if (v->IsSequence() && v->size() == 0) error("routes", *v, "at least one route is required");
@@ -609,7 +624,8 @@ void Loader::load_top(MapView& top) {
 }
 
 void Loader::load_listener(const YAML::Node& node, const std::string& path) {
-  auto m = open_map(node, path, {"name", "address", "tls", "protocols", "max_connections"});
+  auto m = open_map(node, path,
+                    {"name", "address", "tls", "protocols", "max_connections", "max_streams_per_connection"});
   if (!m) return;
   ListenerConfig listener;
   bool ok = true;
@@ -679,6 +695,11 @@ void Loader::load_listener(const YAML::Node& node, const std::string& path) {
   if (auto v = m->get("max_connections")) {
     if (auto n = integer(*v, m->path_of("max_connections"), 1, std::numeric_limits<std::uint32_t>::max()))
       listener.max_connections = *n;
+  }
+  if (auto v = m->get("max_streams_per_connection")) {
+    if (auto n = integer(*v, m->path_of("max_streams_per_connection"), 1,
+                         std::numeric_limits<std::uint32_t>::max()))
+      listener.max_streams_per_connection = static_cast<std::uint32_t>(*n);
   }
   if (ok) config_.listeners.push_back(std::move(listener));
 }
@@ -767,17 +788,17 @@ void Loader::load_access_log(const YAML::Node& node, const std::string& path) {
 }
 
 void Loader::load_route(const YAML::Node& node, const std::string& path) {
-  auto m = open_map(node, path,
-                    {"name", "match", "backend", "allowed_origins", "subprotocols", "keepalive",
-                     "idle_timeout", "max_message_bytes", "compression", "validate", "static", "deflate"});
+  std::vector<std::string> keys{"name", "match", "backend", "static"};
+  keys.insert(keys.end(), kRouteOptionKeys.begin(), kRouteOptionKeys.end());
+  auto m = open_map(node, path, std::move(keys));
   if (!m) return;
-  RouteConfig route;
+  RouteConfig route = route_defaults_;
   bool ok = true;
   auto name_value = unique_name(*m, "route", route_names_);
   ok = name_value.has_value();
   if (name_value) route.name = *name_value;
   if (auto v = m->get("match")) {
-    if (auto match = open_map(*v, m->path_of("match"), {"host", "path", "path_prefix"})) {
+    if (auto match = open_map(*v, m->path_of("match"), {"host", "path", "path_prefix", "subprotocol"})) {
       if (auto h = match->get("host")) {
         auto p = match->path_of("host");
         if (auto host = string(*h, p)) {
@@ -804,6 +825,17 @@ void Loader::load_route(const YAML::Node& node, const std::string& path) {
           }
         }
       }
+      if (auto v2 = match->get("subprotocol")) {
+        auto p = match->path_of("subprotocol");
+        if (auto text = string(*v2, p)) {
+          if (!is_token(*text)) {
+            error(p, *v2, "a subprotocol must be a token (RFC 6455 §4.1), got " + quoted(*text));
+            ok = false;
+          } else {
+            route.subprotocol = *text;
+          }
+        }
+      }
       if (route.path && route.path_prefix) {
         error(match->path_of("path_prefix"), config_.marks[match->path_of("path_prefix")],
               "set either path or path_prefix, not both");
@@ -821,10 +853,35 @@ void Loader::load_route(const YAML::Node& node, const std::string& path) {
     error(m->path_of("backend"), m->mark(), "required key missing");
     ok = false;
   }
-  if (auto v = m->get("allowed_origins"))
-    route.allowed_origins = string_list(*v, m->path_of("allowed_origins"));
-  if (auto v = m->get("subprotocols")) {
-    list(*v, m->path_of("subprotocols"), [&](const YAML::Node& n, const std::string& p) {
+  load_route_options(*m, route);
+  if (auto v = m->get("static")) {
+    if (auto text = string(*v, m->path_of("static"))) route.static_dir = *text;
+  }
+  // Either may come from route_defaults: checked on the route as loaded.
+  if (route.compression == Compression::kTerminate && route.validate == Validate::kOff) {
+    const std::string p = m->path_of("compression");
+    error(p, config_.error_at(p, "").mark,
+          "compression: terminate parses every frame; it cannot be combined with validate: off");
+  }
+  if (ok) {
+    config_.routes.push_back(std::move(route));
+    route_backend_paths_.push_back(m->path_of("backend"));
+  }
+}
+
+void Loader::load_route_defaults(const YAML::Node& node, const std::string& path) {
+  std::vector<std::string> keys(kRouteOptionKeys.begin(), kRouteOptionKeys.end());
+  auto m = open_map(node, path, std::move(keys));
+  if (!m) return;
+  load_route_options(*m, route_defaults_);
+}
+
+// The WebSocket options a route shares with route_defaults.
+void Loader::load_route_options(MapView& m, RouteConfig& route) {
+  if (auto v = m.get("allowed_origins"))
+    route.allowed_origins = string_list(*v, m.path_of("allowed_origins"));
+  if (auto v = m.get("subprotocols")) {
+    list(*v, m.path_of("subprotocols"), [&](const YAML::Node& n, const std::string& p) {
       auto text = string(n, p);
       if (!text) return;
       if (!is_token(*text)) {
@@ -834,55 +891,78 @@ void Loader::load_route(const YAML::Node& node, const std::string& path) {
       }
     });
   }
-  if (auto v = m->get("keepalive")) {
-    if (auto keepalive = open_map(*v, m->path_of("keepalive"), {"interval", "timeout"})) {
-      bool interval_ok = true;
-      if (auto i = keepalive->get("interval")) {
-        auto d = duration(*i, keepalive->path_of("interval"));
-        if (d) route.keepalive.interval = *d;
-        interval_ok = d.has_value();
+  if (auto v = m.get("keepalive")) {
+    load_keepalive(*v, m.path_of("keepalive"), route.keepalive, {"backend", "peer_pings"}, [&](MapView& k) {
+      if (auto b = k.get("backend"))
+        load_keepalive(*b, k.path_of("backend"), route.backend_keepalive, {}, {});
+      if (auto pp = k.get("peer_pings")) {
+        static const PeerPings kValues[] = {PeerPings::kForward, PeerPings::kAnswer};
+        if (auto i = choice(*pp, k.path_of("peer_pings"), {"forward", "answer"}))
+          route.peer_pings = kValues[*i];
       }
-      if (auto t = keepalive->get("timeout")) {
-        auto p = keepalive->path_of("timeout");
-        if (auto d = duration(*t, p)) {
-          route.keepalive.timeout = *d;
-          if (interval_ok && d->count() > 0 && route.keepalive.interval.count() == 0) {
-            error(p, *t, "a keepalive timeout needs a non-zero interval");
-          }
-        }
+    });
+  }
+  if (auto v = m.get("idle_timeout")) {
+    if (auto d = duration(*v, m.path_of("idle_timeout"))) route.idle_timeout = *d;
+  }
+  if (auto v = m.get("require_subprotocol")) {
+    if (auto b = boolean(*v, m.path_of("require_subprotocol"))) route.require_subprotocol = *b;
+  }
+  if (auto v = m.get("max_frame_bytes")) {
+    if (auto n = size(*v, m.path_of("max_frame_bytes"), 0, std::numeric_limits<std::uint64_t>::max()))
+      route.max_frame_bytes = *n;
+  }
+  if (auto v = m.get("max_websockets")) {
+    if (auto n = integer(*v, m.path_of("max_websockets"), 0, std::numeric_limits<std::uint32_t>::max()))
+      route.max_websockets = *n;
+  }
+  for (auto [key, out] : {std::pair{"handshake_timeout", &route.handshake_timeout},
+                          std::pair{"close_timeout", &route.close_timeout}}) {
+    if (auto v = m.get(key)) {
+      if (auto d = duration(*v, m.path_of(key))) *out = *d;
+    }
+  }
+  if (auto v = m.get("max_message_bytes")) {
+    if (auto n = size(*v, m.path_of("max_message_bytes"), 0, std::numeric_limits<std::uint64_t>::max()))
+      route.max_message_bytes = *n;
+  }
+  if (auto v = m.get("compression")) {
+    static const Compression kValues[] = {Compression::kPassthrough, Compression::kOff,
+                                          Compression::kTerminate};
+    if (auto i = choice(*v, m.path_of("compression"), {"passthrough", "off", "terminate"}))
+      route.compression = kValues[*i];
+  }
+  if (auto v = m.get("validate")) {
+    static const Validate kValues[] = {Validate::kOff, Validate::kFrames, Validate::kFull};
+    if (auto i = choice(*v, m.path_of("validate"), {"off", "frames", "full"})) route.validate = kValues[*i];
+  }
+  // permessage-deflate termination options (compression: terminate).
+  if (auto v = m.get("deflate")) load_deflate(*v, m.path_of("deflate"), route.deflate);
+}
+
+// {interval, timeout} plus `extra_keys`, read by `extra`.
+void Loader::load_keepalive(const YAML::Node& node, const std::string& path, KeepaliveConfig& out,
+                            std::vector<std::string> extra_keys, const std::function<void(MapView&)>& extra) {
+  std::vector<std::string> keys{"interval", "timeout"};
+  keys.insert(keys.end(), extra_keys.begin(), extra_keys.end());
+  auto keepalive = open_map(node, path, std::move(keys));
+  if (!keepalive) return;
+  bool interval_ok = true;
+  if (auto i = keepalive->get("interval")) {
+    auto d = duration(*i, keepalive->path_of("interval"));
+    if (d) out.interval = *d;
+    interval_ok = d.has_value();
+  }
+  if (auto t = keepalive->get("timeout")) {
+    auto p = keepalive->path_of("timeout");
+    if (auto d = duration(*t, p)) {
+      out.timeout = *d;
+      if (interval_ok && d->count() > 0 && out.interval.count() == 0) {
+        error(p, *t, "a keepalive timeout needs a non-zero interval");
       }
     }
   }
-  if (auto v = m->get("idle_timeout")) {
-    if (auto d = duration(*v, m->path_of("idle_timeout"))) route.idle_timeout = *d;
-  }
-  if (auto v = m->get("max_message_bytes")) {
-    if (auto n = size(*v, m->path_of("max_message_bytes"), 0, std::numeric_limits<std::uint64_t>::max()))
-      route.max_message_bytes = *n;
-  }
-  if (auto v = m->get("compression")) {
-    static const Compression kValues[] = {Compression::kPassthrough, Compression::kOff,
-                                          Compression::kTerminate};
-    if (auto i = choice(*v, m->path_of("compression"), {"passthrough", "off", "terminate"}))
-      route.compression = kValues[*i];
-  }
-  if (auto v = m->get("validate")) {
-    static const Validate kValues[] = {Validate::kOff, Validate::kFrames, Validate::kFull};
-    if (auto i = choice(*v, m->path_of("validate"), {"off", "frames", "full"})) route.validate = kValues[*i];
-  }
-  if (auto v = m->get("static")) {
-    if (auto text = string(*v, m->path_of("static"))) route.static_dir = *text;
-  }
-  // permessage-deflate termination: the deflate: map, and the frame parsing it needs.
-  if (auto v = m->get("deflate")) load_deflate(*v, m->path_of("deflate"), route.deflate);
-  if (route.compression == Compression::kTerminate && route.validate == Validate::kOff) {
-    error(m->path_of("compression"), config_.marks[m->path_of("compression")],
-          "compression: terminate parses every frame; it cannot be combined with validate: off");
-  }
-  if (ok) {
-    config_.routes.push_back(std::move(route));
-    route_backend_paths_.push_back(m->path_of("backend"));
-  }
+  if (extra) extra(*keepalive);
 }
 
 void Loader::load_deflate(const YAML::Node& node, const std::string& path, DeflateConfig& deflate) {
@@ -996,8 +1076,10 @@ std::optional<int> second_document_line(std::string_view text) {
     std::string_view line = text.substr(0, eol);
     text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const bool start_marker = line.starts_with("---") && (line.size() == 3 || line[3] == ' ' || line[3] == '\t');
-    const bool end_marker = line.starts_with("...") && (line.size() == 3 || line[3] == ' ' || line[3] == '\t');
+    const bool start_marker =
+        line.starts_with("---") && (line.size() == 3 || line[3] == ' ' || line[3] == '\t');
+    const bool end_marker =
+        line.starts_with("...") && (line.size() == 3 || line[3] == ' ' || line[3] == '\t');
     if (start_marker) {
       if (content || ended) return line_number;
       content = line.find_first_not_of(" \t", 3) != std::string_view::npos;  // "--- value"
@@ -1028,7 +1110,8 @@ ConfigLoadResult load_config_string(std::string_view yaml_text, std::string sour
     // end and memory grows until the process dies. The first document is parsed
     // with YAML::Load; a document marker after content means a second one.
     if (auto second = second_document_line(yaml_text)) {
-      result.errors.push_back({"", "expected one YAML document; a second one starts here", file, SourceMark{*second, 1}});
+      result.errors.push_back(
+          {"", "expected one YAML document; a second one starts here", file, SourceMark{*second, 1}});
       return result;
     }
     YAML::Node document;

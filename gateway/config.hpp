@@ -45,8 +45,9 @@ struct ListenerConfig {
   std::string name;
   HostPort address;
   std::optional<ListenerTls> tls;
-  std::vector<std::string> protocols;  // "h2", "h2c", "http/1.1"; default [http/1.1] (+h2 / h2c)
-  std::uint64_t max_connections = 100000;
+  std::vector<std::string> protocols;      // "h2", "h2c", "http/1.1"; default [http/1.1] (+h2 / h2c)
+  std::uint64_t max_connections = 100000;  // open client connections; beyond: accepted and closed at once
+  std::optional<std::uint32_t> max_streams_per_connection;  // h2: overrides http2.max_concurrent_streams
 };
 
 struct AdminConfig {
@@ -66,7 +67,7 @@ struct LimitsConfig {
   Millis header_read_timeout{10000};
   std::uint64_t max_request_head = 64 * 1024;
   std::uint64_t buffer_per_direction = 256 * 1024;
-  Millis close_timeout{5000};     // wait for the peer's close frame / transport close
+  Millis close_timeout{5000};  // wait for the peer's close frame / transport close
   // A side (TCP connection, or HTTP/2 stream whose window stays at zero) that does
   // not take a pending write (at most buffer_per_direction bytes) within this time
   // is dropped, and the other side gets a close; 0 = never.
@@ -74,14 +75,17 @@ struct LimitsConfig {
 };
 
 struct AccessLogConfig {
-  std::string path = "stdout";    // "stdout", "stderr", "off", or a file path
-  std::string format = "json";    // "json" (only format for now)
+  std::string path = "stdout";  // "stdout", "stderr", "off", or a file path
+  std::string format = "json";  // "json" (only format for now)
 };
 
 struct KeepaliveConfig {
-  Millis interval{0};   // 0 = off
-  Millis timeout{0};    // 0 = unsolicited PONG heartbeat when interval > 0
+  Millis interval{0};  // 0 = off
+  Millis timeout{0};   // 0 = unsolicited PONG heartbeat when interval > 0
 };
+
+// What the gateway does with a PING from a client or backend.
+enum class PeerPings { kForward, kAnswer };
 
 enum class Compression { kPassthrough, kOff, kTerminate };
 
@@ -103,23 +107,33 @@ struct RouteConfig {
   std::optional<std::string> host;         // exact "a.example.com" or wildcard "*.example.com"; absent = any
   std::optional<std::string> path;         // exact path match
   std::optional<std::string> path_prefix;  // prefix match; if neither path nor prefix: "/" prefix
+  std::optional<std::string> subprotocol;  // match only requests offering this subprotocol
   std::string backend;                     // name from backends
+  // The keys below are the route's WebSocket options; `route_defaults` sets them for every route.
   std::vector<std::string> allowed_origins;  // empty = any Origin
   std::vector<std::string> subprotocols;     // allow-list; empty = pass all offers
-  KeepaliveConfig keepalive;
-  Millis idle_timeout{0};                  // 0 = none
-  std::uint64_t max_message_bytes = 0;     // 0 = unlimited
+  bool require_subprotocol = false;          // no offer left after the allow-list -> 400
+  KeepaliveConfig keepalive;                 // toward the client
+  KeepaliveConfig backend_keepalive;         // toward the backend
+  PeerPings peer_pings = PeerPings::kForward;
+  Millis idle_timeout{0};               // 0 = none
+  std::uint64_t max_message_bytes = 0;  // 0 = unlimited
+  std::uint64_t max_frame_bytes = 0;    // 0 = unlimited
+  std::uint64_t max_websockets = 0;     // concurrent WebSockets on this route (all workers); 0 = unlimited
+  std::optional<Millis>
+      handshake_timeout;                // backend's upgrade answer; default: the backend's handshake_timeout
+  std::optional<Millis> close_timeout;  // default: limits.close_timeout
   Compression compression = Compression::kPassthrough;
   DeflateConfig deflate;                   // options for compression: terminate
   Validate validate = Validate::kFrames;
-  std::optional<std::string> static_dir;   // plain GET/HEAD served from this folder
+  std::optional<std::string> static_dir;  // plain GET/HEAD served from this folder
 };
 
 enum class BackendProtocol { kHttp1, kH2, kAuto };
 
 struct BackendTls {
-  std::optional<std::string> sni;          // default: the endpoint host
-  std::optional<std::string> ca_file;      // default: system trust store
+  std::optional<std::string> sni;      // default: the endpoint host
+  std::optional<std::string> ca_file;  // default: system trust store
   bool verify = true;
 };
 
@@ -133,7 +147,7 @@ struct BackendConfig {
 };
 
 struct Config {
-  unsigned workers = 0;                    // 0 = auto (number of cores)
+  unsigned workers = 0;  // 0 = auto (number of cores)
   Millis drain_timeout{30000};
   std::vector<ListenerConfig> listeners;
   AdminConfig admin;
@@ -143,8 +157,8 @@ struct Config {
   std::vector<RouteConfig> routes;
   std::vector<BackendConfig> backends;
 
-  std::string source_name;                      // file name as given, for messages
-  std::map<std::string, SourceMark> marks;      // key path -> position of its value, for later errors
+  std::string source_name;                  // file name as given, for messages
+  std::map<std::string, SourceMark> marks;  // key path -> position of its value, for later errors
 
   const BackendConfig* find_backend(std::string_view name) const;
   // A ConfigError at `key_path` with the position recorded for it (or the closest parent).
@@ -152,7 +166,7 @@ struct Config {
 };
 
 struct ConfigLoadResult {
-  std::shared_ptr<const Config> config;   // null when errors is not empty
+  std::shared_ptr<const Config> config;  // null when errors is not empty
   std::vector<ConfigError> errors;
 };
 

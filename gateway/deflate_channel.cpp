@@ -50,7 +50,11 @@ DeflateChannel::DeflateChannel(boost::asio::any_io_executor executor, std::share
       out_parser_(ws::FrameParserOptions{ws::Sender::kServer, ws::kRsv1 | ws::kRsv2 | ws::kRsv3, false, false, 0}),
       deflater_(options.params.server_max_window_bits, options.params.server_no_context_takeover, options.level,
                 options.mem_level) {
-  options_.chunk_bytes = std::max<std::size_t>(options_.chunk_bytes, 256);
+  // Inflated frames must pass the relay's max_frame_bytes (the same FrameParserOptions).
+  if (options_.client_frames.max_frame_bytes != 0 && options_.client_frames.max_frame_bytes < options_.chunk_bytes) {
+    options_.chunk_bytes = static_cast<std::size_t>(options_.client_frames.max_frame_bytes);
+  }
+  options_.chunk_bytes = std::max<std::size_t>(options_.chunk_bytes, 1);
   totals_.client_wire_in = raw_.size();
 }
 
@@ -180,6 +184,11 @@ bool DeflateChannel::produce_step() {
     case ws::FrameEvent::kNeedMore:
       return false;
     case ws::FrameEvent::kError:
+      if (ev.error == ws::FrameError::kFrameTooLarge) {
+        // max_frame_bytes: a header the relay's parser rejects the same way (1009).
+        append_header(out_, true, static_cast<std::uint8_t>(ws::Opcode::kBinary),
+                      options_.client_frames.max_frame_bytes + 1, fresh_mask_key(), 0);
+      }
       poison(0);
       return false;
     case ws::FrameEvent::kHeader:

@@ -8,6 +8,7 @@
 
 #include "gateway/h2_session.hpp"
 #include "gateway/proxy_handshake.hpp"
+#include "gateway/route_slots.hpp"
 #include "gateway/router.hpp"
 #include "gateway/static_files.hpp"
 #include "h1/upgrade.hpp"
@@ -20,7 +21,6 @@ namespace {
 
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::chrono::seconds kLinger{2};
-
 
 }  // namespace
 
@@ -123,8 +123,9 @@ void H1Session::read_head() {
             return;
         }
       case h1::ParseStatus::kComplete:
-        self->client_pending_.assign(self->read_buffer_.begin() + static_cast<std::ptrdiff_t>(result.consumed),
-                                     self->read_buffer_.begin() + static_cast<std::ptrdiff_t>(n));
+        self->client_pending_.assign(
+            self->read_buffer_.begin() + static_cast<std::ptrdiff_t>(result.consumed),
+            self->read_buffer_.begin() + static_cast<std::ptrdiff_t>(n));
         self->on_head();
         return;
     }
@@ -147,7 +148,7 @@ void H1Session::on_head() {
   }
   auto host = request_.headers.get("Host").value_or("");
   Router router(*config_);
-  route_ = router.match(host, request_.target);
+  route_ = router.match(host, request_.target, offered_subprotocols(request_.headers));
   observer_.set_route(route_);
   if (route_ == nullptr) {
     answer(404, "no route\n");
@@ -179,12 +180,25 @@ void H1Session::on_head() {
     answer(403, "origin not allowed\n");
     return;
   }
+  if (!subprotocol_requirement_met(*route_, request_.headers)) {
+    answer(400, "no acceptable subprotocol offered\n");
+    return;
+  }
+  auto slot = acquire_route_slot(*route_);
+  if (!slot) {
+    h1::Headers extra;
+    extra.add("Retry-After", "1");
+    answer(503, "too many WebSockets on this route\n", extra);
+    return;
+  }
+  slot_ = std::move(*slot);
   const BackendConfig* backend_config = config_->find_backend(route_->backend);
   if (backend_config == nullptr) {
     answer(503, "no backend\n");
     return;
   }
-  const BackendRuntime& backend = worker_.backends()[static_cast<std::size_t>(backend_config - config_->backends.data())];
+  const BackendRuntime& backend =
+      worker_.backends()[static_cast<std::size_t>(backend_config - config_->backends.data())];
   client_request_.host = std::string(host);
   client_request_.target = request_.target;
   client_request_.headers = request_.headers;
@@ -197,6 +211,7 @@ void H1Session::on_head() {
       worker_.io(), backend, worker_.picker(), std::move(up), config_->limits.max_request_head,
       [self](UpstreamOutcome outcome) { self->on_upstream(std::move(outcome)); });
   upstream_->set_metrics(worker_.metrics());
+  upstream_->set_handshake_timeout(route_->handshake_timeout);
   upstream_->start();
 }
 
@@ -269,26 +284,29 @@ void H1Session::start_relay(UpstreamOutcome outcome) {
   read_buffer_.clear();
   read_buffer_.shrink_to_fit();
   auto backend_pending = std::move(outcome.pending);
-  client_->async_write({reinterpret_cast<const std::uint8_t*>(response_bytes_.data()), response_bytes_.size()},
-                       [self, backend_pending = std::move(backend_pending)](const ErrorCode& ec) mutable {
-                         if (self->finished_) return;
-                         if (ec) {
-                           self->relay_->abort();
-                           return;
-                         }
-                         self->response_bytes_.clear();
-                         self->response_bytes_.shrink_to_fit();
+  client_->async_write(
+      {reinterpret_cast<const std::uint8_t*>(response_bytes_.data()), response_bytes_.size()},
+      [self, backend_pending = std::move(backend_pending)](const ErrorCode& ec) mutable {
+        if (self->finished_) return;
+        if (ec) {
+          self->relay_->abort();
+          return;
+        }
+        self->response_bytes_.clear();
+        self->response_bytes_.shrink_to_fit();
 
-                         self->relay_->start(std::move(self->client_pending_), std::move(backend_pending));
-                         if (self->worker_.draining()) self->relay_->go_away();
-                       });
+        self->relay_->start(std::move(self->client_pending_), std::move(backend_pending));
+        if (self->worker_.draining()) self->relay_->go_away();
+      });
 }
 
 void H1Session::answer(int status, std::string_view body, const h1::Headers& extra) {
   if (closing_ || finished_) return;
   closing_ = true;
+  slot_.release();
   timer_.cancel();
-  observer_.rejected(status, body.size() < 120 ? body.substr(0, body.find('\n')) : std::string_view("rejected"));
+  observer_.rejected(status,
+                     body.size() < 120 ? body.substr(0, body.find('\n')) : std::string_view("rejected"));
   h1::ResponseHead response;
   response.status = status;
   bool has_type = false;
@@ -305,15 +323,16 @@ void H1Session::answer(int status, std::string_view body, const h1::Headers& ext
   response_bytes_ = h1::serialize(response);
   if (request_.method != "HEAD") response_bytes_.append(body);
   auto self = shared_from_this();
-  client_->async_write({reinterpret_cast<const std::uint8_t*>(response_bytes_.data()), response_bytes_.size()},
-                       [self](const ErrorCode& ec) {
-                         if (self->finished_) return;
-                         if (ec) {
-                           self->finish();
-                           return;
-                         }
-                         self->linger_then_close();
-                       });
+  client_->async_write(
+      {reinterpret_cast<const std::uint8_t*>(response_bytes_.data()), response_bytes_.size()},
+      [self](const ErrorCode& ec) {
+        if (self->finished_) return;
+        if (ec) {
+          self->finish();
+          return;
+        }
+        self->linger_then_close();
+      });
 }
 
 // A plain GET/HEAD on a route with `static`: the file (or 301/304/400/404/405) from static_files.
@@ -387,6 +406,7 @@ void H1Session::count_connection() {
 
 void H1Session::finish() {
   if (finished_) return;
+  slot_.release();
   finished_ = true;
   if (counted_) {
     if (auto* m = worker_.metrics()) m->connection_closed(listener_.index, Protocol::kH1);

@@ -13,6 +13,7 @@
 #include "gateway/observer.hpp"
 #include "gateway/proxy_handshake.hpp"
 #include "gateway/relay.hpp"
+#include "gateway/route_slots.hpp"
 #include "gateway/transport.hpp"
 #include "gateway/upstream.hpp"
 #include "gateway/worker.hpp"
@@ -52,18 +53,19 @@ class H1Session final : public Session, public std::enable_shared_from_this<H1Se
   std::vector<std::uint8_t> read_buffer_;
   std::vector<std::uint8_t> client_pending_;  // bytes after the head, held until the relay starts
   h1::RequestHead request_;
-  ClientRequest client_request_;          // the protocol-neutral view used for the upstream
+  ClientRequest client_request_;  // the protocol-neutral view used for the upstream
   const RouteConfig* route_ = nullptr;
   std::shared_ptr<UpstreamHandshake> upstream_;
   std::shared_ptr<Relay> relay_;
+  RouteSlot slot_;  // held from the handshake until the WebSocket ends (max_websockets)
   std::string response_bytes_;
   bool finished_ = false;
-  StreamObserver observer_;                // metrics and access log of this WebSocket attempt
-  bool counted_ = false;                   // counted as an open h1 connection
+  StreamObserver observer_;  // metrics and access log of this WebSocket attempt
+  bool counted_ = false;     // counted as an open h1 connection
   bool upgraded_ = false;
-  bool handed_off_ = false;                // the connection went to an H2Session
-  bool sniffing_h2c_ = false;              // cleartext h2c listener: looking for the HTTP/2 preface
-  std::vector<std::uint8_t> sniffed_;      // bytes read while sniffing
+  bool handed_off_ = false;            // the connection went to an H2Session
+  bool sniffing_h2c_ = false;          // cleartext h2c listener: looking for the HTTP/2 preface
+  std::vector<std::uint8_t> sniffed_;  // bytes read while sniffing
   bool closing_ = false;
 };
 

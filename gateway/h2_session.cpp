@@ -10,6 +10,7 @@
 
 #include "gateway/router.hpp"
 #include "gateway/static_files.hpp"
+#include "ws/handshake.hpp"
 
 namespace wsgate::gw {
 
@@ -18,16 +19,16 @@ namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kWriteChunk = 64 * 1024;  // frames of many streams coalesced per socket write
 
-
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
-h2::Settings settings_from(const Config& config) {
+h2::Settings settings_from(const Config& config, const ListenerConfig& listener) {
   h2::Settings s;
-  s.max_concurrent_streams = config.http2.max_concurrent_streams;
+  s.max_concurrent_streams =
+      listener.max_streams_per_connection.value_or(config.http2.max_concurrent_streams);
   s.initial_window_bytes = config.http2.initial_stream_window;
   s.connection_window_bytes = config.http2.initial_connection_window;
   s.max_header_list_bytes = config.http2.max_header_list_size;
@@ -59,7 +60,9 @@ void H2Session::start() {
   if (auto* m = worker_.metrics()) m->connection_opened(listener_.index, Protocol::kH2);
   std::weak_ptr<H2Session> weak = weak_from_this();
   h2::ServerEvents events;
-  events.on_request = [this](std::int32_t id, h2::RequestHeaders&& request) { on_request(id, std::move(request)); };
+  events.on_request = [this](std::int32_t id, h2::RequestHeaders&& request) {
+    on_request(id, std::move(request));
+  };
   events.on_data = [this](std::int32_t id, std::span<const std::uint8_t> bytes) {
     auto it = streams_.find(id);
     if (it != streams_.end() && it->second.channel) {
@@ -83,7 +86,7 @@ void H2Session::start() {
     auto it = streams_.find(id);
     if (it != streams_.end() && it->second.channel) it->second.channel->on_space();
   };
-  h2_ = std::make_unique<h2::ServerSession>(settings_from(*config_), std::move(events));
+  h2_ = std::make_unique<h2::ServerSession>(settings_from(*config_, *listener_.config), std::move(events));
   read_buffer_.resize(kReadChunk);
   if (!initial_.empty()) {
     auto result = h2_->receive(initial_);
@@ -125,7 +128,14 @@ void H2Session::on_request(std::int32_t stream_id, h2::RequestHeaders&& request)
     answer(stream_id, 501, "CONNECT tunnels are not offered; use :protocol websocket\n");
     return;
   }
-  const RouteConfig* route = router.match(request.authority, request.path);
+  std::vector<std::string> offered;
+  for (const auto& h : request.headers) {
+    if (h.name == "sec-websocket-protocol") {
+      auto items = ws::split_header_list(h.value);
+      offered.insert(offered.end(), items.begin(), items.end());
+    }
+  }
+  const RouteConfig* route = router.match(request.authority, request.path, offered);
   if (request.kind() == h2::RequestKind::kOther) {
     if (route != nullptr && route->static_dir) {
       answer_static(stream_id, *route, request);
@@ -173,6 +183,16 @@ void H2Session::on_request(std::int32_t stream_id, h2::RequestHeaders&& request)
     answer(stream_id, 403, "origin not allowed\n");
     return;
   }
+  if (!subprotocol_requirement_met(*route, st.client_request.headers)) {
+    answer(stream_id, 400, "no acceptable subprotocol offered\n");
+    return;
+  }
+  auto slot = acquire_route_slot(*route);
+  if (!slot) {
+    answer(stream_id, 503, "too many WebSockets on this route\n", {{"retry-after", "1"}});
+    return;
+  }
+  st.slot = std::move(*slot);
   const BackendConfig* backend_config = config_->find_backend(route->backend);
   if (backend_config == nullptr) {
     answer(stream_id, 503, "no backend\n");
@@ -186,12 +206,14 @@ void H2Session::on_request(std::int32_t stream_id, h2::RequestHeaders&& request)
                                                  client_->remote_address() + "#" + std::to_string(stream_id));
   h1::RequestHead up = build_upstream_request(*route, st.client_request);
   std::weak_ptr<H2Session> weak = weak_from_this();
-  st.upstream = std::make_shared<UpstreamHandshake>(
-      worker_.io(), backend, worker_.picker(), std::move(up), config_->limits.max_request_head,
-      [weak, stream_id](UpstreamOutcome outcome) {
-        if (auto self = weak.lock()) self->on_upstream(stream_id, std::move(outcome));
-      });
+  st.upstream = std::make_shared<UpstreamHandshake>(worker_.io(), backend, worker_.picker(), std::move(up),
+                                                    config_->limits.max_request_head,
+                                                    [weak, stream_id](UpstreamOutcome outcome) {
+                                                      if (auto self = weak.lock())
+                                                        self->on_upstream(stream_id, std::move(outcome));
+                                                    });
   st.upstream->set_metrics(worker_.metrics());
+  st.upstream->set_handshake_timeout(st.route->handshake_timeout);
   auto upstream = st.upstream;
   streams_[stream_id] = std::move(st);
   upstream->start();
@@ -215,7 +237,8 @@ void H2Session::on_upstream(std::int32_t stream_id, UpstreamOutcome outcome) {
       break;
     case UpstreamOutcome::kAnswered: {
       std::vector<h2::Header> headers;
-      for (const auto& h : passthrough_answer_headers(outcome.response)) headers.push_back({lower(h.name), h.value});
+      for (const auto& h : passthrough_answer_headers(outcome.response))
+        headers.push_back({lower(h.name), h.value});
       std::string body(outcome.pending.begin(), outcome.pending.end());
       if (body.empty()) body = "backend answered " + std::to_string(outcome.response.status) + "\n";
       answer(stream_id, outcome.response.status, body, std::move(headers));
@@ -262,11 +285,11 @@ void H2Session::on_upstream(std::int32_t stream_id, UpstreamOutcome outcome) {
                                        auto found = self->streams_.find(stream_id);
                                        if (found == self->streams_.end()) return;
                                        found->second.relay_done = true;
+                                       found->second.slot.release();
                                        found->second.observer->ended(result);
                                        // Release the relay from its own completion safely.
-                                       boost::asio::post(self->worker_.io(), [self, stream_id] {
-                                         self->maybe_erase(stream_id);
-                                       });
+                                       boost::asio::post(self->worker_.io(),
+                                                         [self, stream_id] { self->maybe_erase(stream_id); });
                                      });
   auto relay = st.relay;
   relay->start({}, std::move(outcome.pending));
@@ -274,7 +297,8 @@ void H2Session::on_upstream(std::int32_t stream_id, UpstreamOutcome outcome) {
   schedule_flush();
 }
 
-void H2Session::answer(std::int32_t stream_id, int status, std::string_view body, std::vector<h2::Header> headers) {
+void H2Session::answer(std::int32_t stream_id, int status, std::string_view body,
+                       std::vector<h2::Header> headers) {
   headers.push_back({"content-type", "text/plain; charset=utf-8"});
   headers.push_back({"content-length", std::to_string(body.size())});
   auto it = streams_.find(stream_id);
@@ -287,6 +311,7 @@ void H2Session::answer(std::int32_t stream_id, int status, std::string_view body
     observer.rejected(status, error);
   }
   if (it != streams_.end()) {
+    it->second.slot.release();
     it->second.relay_done = true;  // no relay will run on this stream
     if (it->second.channel) it->second.channel->on_closed(h2::ErrorCode::kNoError);
     it->second.channel.reset();
@@ -478,7 +503,10 @@ void H2Session::finish() {
 
 H2StreamChannel::H2StreamChannel(std::weak_ptr<H2Session> session, std::int32_t stream_id,
                                  boost::asio::any_io_executor executor, std::string remote)
-    : session_(std::move(session)), stream_id_(stream_id), executor_(std::move(executor)), remote_(std::move(remote)) {}
+    : session_(std::move(session)),
+      stream_id_(stream_id),
+      executor_(std::move(executor)),
+      remote_(std::move(remote)) {}
 
 void H2StreamChannel::on_data(std::span<const std::uint8_t> bytes) {
   if (closed_) return;
@@ -551,7 +579,8 @@ std::size_t H2StreamChannel::read_some(std::span<std::uint8_t> buffer, ErrorCode
 
 void H2StreamChannel::async_write(std::span<const std::uint8_t> data, Handler handler) {
   if (closed_ || write_ended_) {
-    boost::asio::post(executor_, [handler = std::move(handler)] { handler(boost::asio::error::broken_pipe); });
+    boost::asio::post(executor_,
+                      [handler = std::move(handler)] { handler(boost::asio::error::broken_pipe); });
     return;
   }
   write_data_ = data;

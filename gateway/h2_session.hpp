@@ -16,6 +16,7 @@
 #include "gateway/observer.hpp"
 #include "gateway/proxy_handshake.hpp"
 #include "gateway/relay.hpp"
+#include "gateway/route_slots.hpp"
 #include "gateway/transport.hpp"
 #include "gateway/upstream.hpp"
 #include "gateway/worker.hpp"
@@ -50,14 +51,16 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
     std::shared_ptr<H2StreamChannel> channel;
     std::shared_ptr<UpstreamHandshake> upstream;
     std::shared_ptr<Relay> relay;
-    bool h2_closed = false;     // nghttp2 reported the stream closed
+    bool h2_closed = false;  // nghttp2 reported the stream closed
     bool relay_done = false;
     std::unique_ptr<StreamObserver> observer;  // metrics and access log of this WebSocket
+    RouteSlot slot;                            // routes[].max_websockets, held until the WebSocket ends
   };
 
   void read_more();
   void on_request(std::int32_t stream_id, h2::RequestHeaders&& request);
-  void answer(std::int32_t stream_id, int status, std::string_view body, std::vector<h2::Header> headers = {});
+  void answer(std::int32_t stream_id, int status, std::string_view body,
+              std::vector<h2::Header> headers = {});
   void answer_static(std::int32_t stream_id, const RouteConfig& route, const h2::RequestHeaders& request);
   void pump_static(std::int32_t stream_id);
   void on_upstream(std::int32_t stream_id, UpstreamOutcome outcome);
@@ -75,7 +78,7 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   std::uint64_t session_id_ = 0;
   std::vector<std::uint8_t> read_buffer_;
   std::vector<std::uint8_t> initial_;
-  std::vector<std::uint8_t> out_;          // frames being written to the client
+  std::vector<std::uint8_t> out_;  // frames being written to the client
   std::unordered_map<std::int32_t, StreamState> streams_;
   std::unordered_map<std::int32_t, std::string> bodies_;  // error-answer bodies being sent
   // Static-file bodies not yet queued: send_data() takes at most max_outgoing_bytes_per_stream at a
@@ -86,13 +89,13 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   };
   std::unordered_map<std::int32_t, StaticBody> static_bodies_;
   std::string client_ip_;
-  std::uint64_t streams_seen_ = 0;          // requests on this connection (metrics)
+  std::uint64_t streams_seen_ = 0;  // requests on this connection (metrics)
   std::unordered_map<std::int32_t, bool> reset_by_us_;
   bool writing_ = false;
   bool flush_posted_ = false;
   bool read_ended_ = false;
   bool client_closed_ = false;
-  std::shared_ptr<H2Session> keep_alive_;    // set while relays finish after the connection was lost
+  std::shared_ptr<H2Session> keep_alive_;  // set while relays finish after the connection was lost
   bool going_away_ = false;
   bool finished_ = false;
 };
@@ -102,14 +105,14 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
 // into the session's bounded per-stream queue.
 class H2StreamChannel final : public Channel, public std::enable_shared_from_this<H2StreamChannel> {
  public:
-  H2StreamChannel(std::weak_ptr<H2Session> session, std::int32_t stream_id, boost::asio::any_io_executor executor,
-                  std::string remote);
+  H2StreamChannel(std::weak_ptr<H2Session> session, std::int32_t stream_id,
+                  boost::asio::any_io_executor executor, std::string remote);
 
   // From the session.
   void on_data(std::span<const std::uint8_t> bytes);
-  void on_end();                          // END_STREAM from the client
-  void on_closed(h2::ErrorCode code);     // the stream is gone
-  void on_space();                        // outgoing queue drained some bytes
+  void on_end();                       // END_STREAM from the client
+  void on_closed(h2::ErrorCode code);  // the stream is gone
+  void on_space();                     // outgoing queue drained some bytes
 
   // Channel
   void async_wait_readable(Handler handler) override;
@@ -130,10 +133,10 @@ class H2StreamChannel final : public Channel, public std::enable_shared_from_thi
   std::int32_t stream_id_;
   boost::asio::any_io_executor executor_;
   std::string remote_;
-  std::vector<std::uint8_t> rx_;           // received, not yet read
+  std::vector<std::uint8_t> rx_;  // received, not yet read
   std::size_t rx_begin_ = 0;
   bool rx_ended_ = false;
-  bool closed_ = false;                    // the h2 stream is gone
+  bool closed_ = false;  // the h2 stream is gone
   h2::ErrorCode close_code_ = h2::ErrorCode::kNoError;
   Handler read_waiter_;
   std::span<const std::uint8_t> write_data_;

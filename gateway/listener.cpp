@@ -21,8 +21,8 @@ using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>
 
 // ALPN (RFC 7301): the server's preference decides: h2 first when the listener
 // offers it (arg != nullptr), then http/1.1.
-bool alpn_offered(const unsigned char* in, unsigned int inlen, std::string_view protocol, const unsigned char** out,
-                  unsigned char* outlen) {
+bool alpn_offered(const unsigned char* in, unsigned int inlen, std::string_view protocol,
+                  const unsigned char** out, unsigned char* outlen) {
   for (unsigned int i = 0; i < inlen;) {
     unsigned int len = in[i];
     if (i + 1 + len > inlen) break;
@@ -36,8 +36,8 @@ bool alpn_offered(const unsigned char* in, unsigned int inlen, std::string_view 
   return false;
 }
 
-int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
-                void* allow_h2) {
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void* allow_h2) {
   if (allow_h2 != nullptr && alpn_offered(in, inlen, "h2", out, outlen)) return SSL_TLSEXT_ERR_OK;
   if (alpn_offered(in, inlen, "http/1.1", out, outlen)) return SSL_TLSEXT_ERR_OK;
   return SSL_TLSEXT_ERR_NOACK;  // no overlap: continue without ALPN (HTTP/1.1 is assumed)
@@ -57,18 +57,18 @@ tcp::endpoint to_endpoint(const HostPort& hp) {
 std::shared_ptr<asio::ssl::context> make_listener_tls(const ListenerConfig& listener, bool allow_h2) {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
-                   asio::ssl::context::single_dh_use);
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                   asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
   ErrorCode ec;
   ctx->use_certificate_chain_file(listener.tls->cert_file, ec);
   if (ec) {
-    throw std::runtime_error("listeners." + listener.name + ".tls.cert: cannot load " + listener.tls->cert_file +
-                             ": " + ec.message());
+    throw std::runtime_error("listeners." + listener.name + ".tls.cert: cannot load " +
+                             listener.tls->cert_file + ": " + ec.message());
   }
   ctx->use_private_key_file(listener.tls->key_file, asio::ssl::context::pem, ec);
   if (ec) {
-    throw std::runtime_error("listeners." + listener.name + ".tls.key: cannot load " + listener.tls->key_file +
-                             ": " + ec.message());
+    throw std::runtime_error("listeners." + listener.name + ".tls.key: cannot load " +
+                             listener.tls->key_file + ": " + ec.message());
   }
   if (::SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
     throw std::runtime_error("listeners." + listener.name + ".tls: key does not match the certificate");
@@ -81,7 +81,8 @@ std::shared_ptr<asio::ssl::context> make_listener_tls(const ListenerConfig& list
 
 Acceptor::Acceptor(Worker& worker, ListenerRuntime& runtime)
     : worker_(worker), runtime_(runtime), acceptor_(worker.io()) {
-  tcp::endpoint endpoint = runtime_.bound.port() != 0 ? runtime_.bound : to_endpoint(runtime_.config->address);
+  tcp::endpoint endpoint =
+      runtime_.bound.port() != 0 ? runtime_.bound : to_endpoint(runtime_.config->address);
   ErrorCode ec;
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -109,8 +110,10 @@ void Acceptor::accept_next() {
   acceptor_.async_accept(worker_.io(), [self = shared_from_this()](const ErrorCode& ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
     if (!ec) {
-      if (self->runtime_.connections.load(std::memory_order_relaxed) >= self->runtime_.config->max_connections) {
+      if (self->runtime_.connections.load(std::memory_order_relaxed) >=
+          self->runtime_.config->max_connections) {
         // Over the listener's max_connections: refuse at once (RST), cheapest for both sides.
+        if (auto* m = self->worker_.metrics()) m->connection_rejected(self->runtime_.index);
         ErrorCode ignored;
         socket.set_option(asio::socket_base::linger(true, 0), ignored);
         socket.close(ignored);

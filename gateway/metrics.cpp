@@ -183,6 +183,22 @@ std::string_view to_string(FlowDirection direction) {
   return direction == FlowDirection::kClientToBackend ? "client_to_backend" : "backend_to_client";
 }
 
+std::string_view to_string(StreamTimeout kind) {
+  switch (kind) {
+    case StreamTimeout::kClientKeepalive:
+      return "client_keepalive";
+    case StreamTimeout::kBackendKeepalive:
+      return "backend_keepalive";
+    case StreamTimeout::kIdle:
+      return "idle";
+    case StreamTimeout::kClose:
+      return "close";
+    case StreamTimeout::kWriteStall:
+      return "write_stall";
+  }
+  return "unknown";
+}
+
 std::string_view to_string(CloseInitiator initiator) {
   switch (initiator) {
     case CloseInitiator::kClient:
@@ -248,6 +264,8 @@ WorkerMetrics::WorkerMetrics(const MetricsShape& shape)
       handshakes_(make_counters((shape.routes + 1) * kProtocols * kHandshakeSlots)),
       traffic_(make_counters(shape.routes * kDirections * kTrafficKinds)),
       closes_(make_counters(shape.routes * kInitiators * kCloseSlots)),
+      timeouts_(make_counters(shape.routes * kStreamTimeoutKinds)),
+      conn_rejected_(make_counters(shape.listeners)),
       upstream_errors_(make_counters(shape.backends * kReasonSlots)),
       h2_goaways_(make_counters(2 * kH2ErrorSlots)),
       h2_rst_streams_(make_counters(2 * kH2ErrorSlots)),
@@ -293,6 +311,14 @@ void WorkerMetrics::traffic(std::size_t route, FlowDirection d, std::uint64_t fr
 void WorkerMetrics::close(std::size_t route, CloseInitiator who, std::uint16_t code) {
   if (route >= shape_.routes) return;
   closes_[(route * kInitiators + static_cast<std::size_t>(who)) * kCloseSlots + close_slot(code)].add(1);
+}
+
+void WorkerMetrics::timeout(std::size_t route, StreamTimeout kind) {
+  if (route < shape_.routes) timeouts_[route * kStreamTimeoutKinds + static_cast<std::size_t>(kind)].add(1);
+}
+
+void WorkerMetrics::connection_rejected(std::size_t listener) {
+  if (listener < shape_.listeners) conn_rejected_[listener].add(1);
 }
 
 void WorkerMetrics::upstream_connect(std::size_t backend, double seconds) {
@@ -430,6 +456,15 @@ std::string Metrics::render_prometheus() const {
   }
   out.push_back(std::move(conn_active));
   out.push_back(std::move(conn_total));
+  auto conn_rejected =
+      family("wsgate_downstream_connections_rejected_total",
+             "Client connections closed at once: the listener was at max_connections.", MetricType::Counter);
+  for (std::size_t l = 0; l < shape_.listeners; ++l) {
+    add_counter(conn_rejected, {{"listener", listener_names_[l]}},
+                static_cast<double>(
+                    sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.conn_rejected_[l]; })));
+  }
+  out.push_back(std::move(conn_rejected));
 
   // WebSocket streams.
   auto streams_active = family("wsgate_websocket_streams_active", "Open WebSockets.", MetricType::Gauge);
@@ -515,6 +550,24 @@ std::string Metrics::render_prometheus() const {
     }
   }
   out.push_back(std::move(closes));
+
+  auto timeouts =
+      family("wsgate_websocket_timeouts_total",
+             "WebSockets the gateway ended on a timeout: keep-alive (a peer did not answer a PING), "
+             "idle, close handshake, write stall.",
+             MetricType::Counter);
+  for (std::size_t r = 0; r < routes; ++r) {
+    for (std::size_t k = 0; k < kStreamTimeoutKinds; ++k) {
+      const std::size_t i = r * kStreamTimeoutKinds + k;
+      std::uint64_t n = sum([&](const WorkerMetrics& w) -> const LocalCounter& { return w.timeouts_[i]; });
+      if (n == 0) continue;
+      add_counter(
+          timeouts,
+          {{"route", route_names_[r]}, {"kind", label_text(to_string(static_cast<StreamTimeout>(k)))}},
+          static_cast<double>(n));
+    }
+  }
+  out.push_back(std::move(timeouts));
 
   // Histograms by route.
   auto ws_duration = family("wsgate_websocket_duration_seconds",

@@ -23,9 +23,19 @@ namespace wsgate::gw {
 enum class Protocol : std::uint8_t { kH1, kH2 };
 enum class FlowDirection : std::uint8_t { kClientToBackend, kBackendToClient };
 enum class CloseInitiator : std::uint8_t { kClient, kBackend, kGateway };
+// Why the gateway ended a WebSocket on its own.
+enum class StreamTimeout : std::uint8_t {
+  kClientKeepalive,   // the client did not answer a keep-alive PING in time
+  kBackendKeepalive,  // the backend did not answer a keep-alive PING in time
+  kIdle,              // no data message either way for idle_timeout
+  kClose,             // a peer did not finish the close handshake within close_timeout
+  kWriteStall,        // a side took no bytes for write_stall_timeout
+};
+constexpr std::size_t kStreamTimeoutKinds = 5;
 
 std::string_view to_string(Protocol protocol);         // "h1", "h2"
 std::string_view to_string(FlowDirection direction);   // "client_to_backend", "backend_to_client"
+std::string_view to_string(StreamTimeout kind);        // "client_keepalive", "idle", ...
 std::string_view to_string(CloseInitiator initiator);  // "client", "backend", "gateway"
 
 // Bounded label values. Each maps an open-ended number onto a small fixed set.
@@ -102,6 +112,9 @@ class WorkerMetrics {  // one per worker, written only by that worker's thread
                std::uint64_t bytes);
   // `code`: the close code seen or sent; 1005 when a close frame had none, 1006 when no close frame.
   void close(std::size_t route, CloseInitiator who, std::uint16_t code);
+  void timeout(std::size_t route, StreamTimeout kind);
+  // A client connection closed at once because its listener was at max_connections.
+  void connection_rejected(std::size_t listener);
   void upstream_connect(std::size_t backend, double seconds);
   // reason: refused|timeout|tls|bad_answer|no_endpoint|other (anything else counts as other).
   void upstream_connect_error(std::size_t backend, std::string_view reason);
@@ -129,6 +142,8 @@ class WorkerMetrics {  // one per worker, written only by that worker's thread
   std::unique_ptr<LocalCounter[]> handshakes_;       // [route + 1 ("none" last)][protocol][code slot]
   std::unique_ptr<LocalCounter[]> traffic_;          // [route][direction][frames, messages, bytes]
   std::unique_ptr<LocalCounter[]> closes_;           // [route][initiator][close code slot]
+  std::unique_ptr<LocalCounter[]> timeouts_;         // [route][StreamTimeout]
+  std::unique_ptr<LocalCounter[]> conn_rejected_;    // [listener]
   std::unique_ptr<LocalCounter[]> upstream_errors_;  // [backend][reason slot]
   std::unique_ptr<LocalCounter[]> h2_goaways_;       // [sent, received][h2 code slot]
   std::unique_ptr<LocalCounter[]> h2_rst_streams_;   // [sent, received][h2 code slot]

@@ -56,6 +56,7 @@ void StreamObserver::ended(const RelayResult& result) {
   if (auto* m = worker_.metrics(); m && route_index_ && upgraded_) {
     m->stream_closed(*route_index_, protocol_, std::chrono::duration<double>(result.duration).count());
     m->close(*route_index_, initiator_of(result.close_initiator), result.close_code.value_or(1006));
+    if (result.timeout) m->timeout(*route_index_, *result.timeout);
   }
   log(&result, {});
 }

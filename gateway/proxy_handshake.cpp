@@ -16,10 +16,22 @@ namespace {
 // RFC 9110 §7.6.1 hop-by-hop fields, plus the handshake fields the gateway
 // regenerates for its own upstream handshake.
 constexpr std::array<std::string_view, 16> kNotForwarded = {
-    "connection",        "keep-alive",            "proxy-connection",     "te",
-    "trailer",           "transfer-encoding",     "upgrade",              "proxy-authorization",
-    "sec-websocket-key", "sec-websocket-version", "sec-websocket-accept", "x-forwarded-for",
-    "x-forwarded-proto", "x-forwarded-host",      "forwarded",            "content-length",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authorization",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-accept",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "forwarded",
+    "content-length",
 };
 
 // Fields of the backend's answer that the gateway writes itself (or that are
@@ -50,6 +62,20 @@ std::optional<std::string> allowed_subprotocols(const RouteConfig& route, const 
   if (out.empty()) return std::nullopt;
   return out;
 }
+
+}  // namespace
+
+std::vector<std::string> offered_subprotocols(const h1::Headers& headers) {
+  auto offered = headers.get_joined("Sec-WebSocket-Protocol");
+  if (!offered) return {};
+  return ws::split_header_list(*offered);
+}
+
+bool subprotocol_requirement_met(const RouteConfig& route, const h1::Headers& headers) {
+  return !route.require_subprotocol || allowed_subprotocols(route, headers).has_value();
+}
+
+namespace {
 
 // Extension offers the route allows: permessage-deflate is stripped for compression: off.
 std::optional<std::string> allowed_extensions(const RouteConfig& route, const h1::Headers& headers) {
@@ -145,8 +171,9 @@ AcceptedUpgrade accept_backend_upgrade(const RouteConfig& route, const ClientReq
       return out;
     }
     for (const auto& e : *accepted) {
-      bool was_offered = offered && std::any_of(offered->begin(), offered->end(),
-                                                [&](const ws::Extension& o) { return iequals(o.name, e.name); });
+      bool was_offered =
+          offered && std::any_of(offered->begin(), offered->end(),
+                                 [&](const ws::Extension& o) { return iequals(o.name, e.name); });
       if (!was_offered) {
         out.error = "backend accepted an extension that was not offered";
         return out;
@@ -206,13 +233,19 @@ h1::Headers passthrough_answer_headers(const h1::ResponseHead& backend_answer) {
 RelayOptions relay_options(const Config& config, const RouteConfig& route, const AcceptedUpgrade& upgrade) {
   RelayOptions options;
   options.buffer_bytes = config.limits.buffer_per_direction;
-  options.close_timeout = config.limits.close_timeout;
+  options.close_timeout = route.close_timeout.value_or(config.limits.close_timeout);
   options.write_stall_timeout = config.limits.write_stall_timeout;
+  options.keepalive[static_cast<int>(Side::kClient)] = {route.keepalive.interval, route.keepalive.timeout};
+  options.keepalive[static_cast<int>(Side::kBackend)] = {route.backend_keepalive.interval,
+                                                         route.backend_keepalive.timeout};
+  options.answer_pings = route.peer_pings == PeerPings::kAnswer;
+  options.idle_timeout = route.idle_timeout;
   auto frame_rules = [&](ws::Sender sender) {
     ws::FrameScannerOptions o;
     o.frame.sender = sender;
     o.frame.allowed_rsv = upgrade.allowed_rsv;
     o.max_message_bytes = route.max_message_bytes;
+    o.frame.max_frame_bytes = route.max_frame_bytes;
     if (route.validate == Validate::kOff) {
       // Tunnel: only frame boundaries are tracked (for clean closes).
       o.frame.check_mask = false;

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "gateway/config.hpp"
 #include "gateway/deflate_channel.hpp"
@@ -28,16 +29,23 @@ struct ClientRequest {
 // client) passes.
 bool origin_allowed(const RouteConfig& route, const h1::Headers& headers);
 
+// Subprotocols the client offers (Sec-WebSocket-Protocol, all fields), in order.
+std::vector<std::string> offered_subprotocols(const h1::Headers& headers);
+
+// routes[].require_subprotocol: false when the route requires one and no offer
+// survives its allow-list (the handshake is answered 400).
+bool subprotocol_requirement_met(const RouteConfig& route, const h1::Headers& headers);
+
 // The gateway's own upgrade request to the backend: the client's end-to-end
 // fields minus hop-by-hop ones, a fresh Sec-WebSocket-Key, the offers the route
 // allows, and X-Forwarded-For/-Proto/-Host plus Forwarded (RFC 7239).
 h1::RequestHead build_upstream_request(const RouteConfig& route, const ClientRequest& client);
 
 struct AcceptedUpgrade {
-  std::string error;                     // non-empty: the backend's 101 must be refused (502)
-  h1::Headers client_headers;            // fields for the client's answer (subprotocol, extensions, cookies...)
-  std::uint8_t allowed_rsv = 0;          // RSV bits the negotiated extensions use
-  bool deflate = false;                  // permessage-deflate was negotiated end to end
+  std::string error;             // non-empty: the backend's 101 must be refused (502)
+  h1::Headers client_headers;    // fields for the client's answer (subprotocol, extensions, cookies...)
+  std::uint8_t allowed_rsv = 0;  // RSV bits the negotiated extensions use
+  bool deflate = false;          // permessage-deflate was negotiated end to end
   std::optional<ws::DeflateParams> terminated_deflate;  // compression: terminate: agreed with the client
 };
 

@@ -3,6 +3,8 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/error.hpp>
 #include <cstring>
 
@@ -17,8 +19,8 @@ ws::MaskKey random_mask_key() {
   if (::RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {
     // RFC 6455 §5.3 wants unpredictable keys; fall back to the address-based
     // entropy of a fresh allocation only if OpenSSL's RNG failed.
-    auto v = reinterpret_cast<std::uintptr_t>(&key) ^ static_cast<std::uintptr_t>(
-                                                         std::chrono::steady_clock::now().time_since_epoch().count());
+    auto v = reinterpret_cast<std::uintptr_t>(&key) ^
+             static_cast<std::uintptr_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     std::memcpy(key.data(), &v, key.size());
   }
   return key;
@@ -49,8 +51,11 @@ Relay::Relay(boost::asio::any_io_executor executor, std::shared_ptr<Channel> cli
       options_(options),
       close_timer_(executor_),
       stall_timer_(executor_),
+      house_timer_(executor_),
       on_done_(std::move(on_done)),
       started_at_(std::chrono::steady_clock::now()) {
+  last_data_ = started_at_;
+  for (auto& s : sides_) s.last_rx = s.last_tx = started_at_;
   sides_[0].channel = std::move(client);
   sides_[1].channel = std::move(backend);
   dirs_[0].from = Side::kClient;
@@ -64,7 +69,8 @@ Relay::Relay(boost::asio::any_io_executor executor, std::shared_ptr<Channel> cli
 
 Relay::~Relay() = default;
 
-void Relay::start(const std::vector<std::uint8_t>& client_pending, const std::vector<std::uint8_t>& backend_pending) {
+void Relay::start(const std::vector<std::uint8_t>& client_pending,
+                  const std::vector<std::uint8_t>& backend_pending) {
   auto preload = [this](Direction& d, const std::vector<std::uint8_t>& bytes) {
     if (bytes.empty()) return;
     std::size_t capacity = std::max(options_.buffer_bytes, bytes.size());
@@ -81,10 +87,12 @@ void Relay::start(const std::vector<std::uint8_t>& client_pending, const std::ve
     do_read(d);
   }
   check_progress();
+  arm_house_timer();
 }
 
 void Relay::go_away() {
   if (finished_) return;
+  send_deferred_client_close();
   queue_close(Side::kBackend, ws::close_code::kGoingAway, "going away");
   queue_close(Side::kClient, ws::close_code::kGoingAway, "going away");
   check_progress();
@@ -138,6 +146,10 @@ void Relay::on_readable(Direction& d, const ErrorCode& wait_ec) {
     on_read_end(d.from);
     return;
   }
+  // Stamped only for keep-alive: the default data path reads no clock.
+  if (options_.keepalive[static_cast<int>(d.from)].interval.count() != 0) {
+    from.last_rx = std::chrono::steady_clock::now();
+  }
   if (!d.stopped) {
     d.end += n;
     process(d);
@@ -170,16 +182,25 @@ void Relay::on_frame_end(Direction& d, const ws::ScanResult& r, std::size_t fram
   if (options_.metrics != nullptr) {
     options_.metrics->traffic(options_.route, flow_of(d.from), 1, r.message_end ? 1 : 0, 0);
   }
-  if (r.header.opcode != static_cast<std::uint8_t>(ws::Opcode::kClose)) return;
+  if (!ws::is_control(r.header.opcode)) {
+    if (options_.idle_timeout.count() != 0) last_data_ = std::chrono::steady_clock::now();
+    return;
+  }
+  if (r.header.opcode != static_cast<std::uint8_t>(ws::Opcode::kClose)) {
+    on_ping_pong(d, r, frame_end);
+    return;
+  }
 
   const Side from = d.from;
   const Side to = other(from);
+  // The backend answered our 1001 while the client's own close waits (on_protocol_error).
+  const bool deferred = from == Side::kBackend && deferred_client_close_.has_value();
   side(from).close_received = true;
   auto parsed = ws::parse_close_payload(r.control_payload);
   note_close(parsed.info.code ? parsed.info.code : std::optional<std::uint16_t>(ws::close_code::kNoStatus),
              side_name(from));
   SideState& sink = side(to);
-  if (sink.close_queued || sink.closed || sink.dead) {
+  if (deferred || sink.close_queued || sink.closed || sink.dead) {
     // The answer to a close the gateway sent (or the sink is gone): consume it here.
     if (d.output_closed) {
       if (d.end > frame_end) side(from).channel->on_forwarded(d.end - frame_end);
@@ -201,6 +222,7 @@ void Relay::on_frame_end(Direction& d, const ws::ScanResult& r, std::size_t fram
     d.end = frame_end;
   }
   d.stopped = true;
+  if (deferred) send_deferred_client_close();  // now at the boundary where the backend's close was
   start_close_timer();
 }
 
@@ -216,21 +238,82 @@ void Relay::on_protocol_error(Direction& d, const ws::ScanResult& r) {
     code = ws::close_code::kInvalidPayload;
     reason = "invalid UTF-8";
   }
+  // Bytes of the offending frame already went to the other side: it is inside a
+  // frame that can never end, so no close frame can reach it cleanly.
+  const bool partly_sent = !d.boundary || (d.writing && d.write_end > *d.boundary);
   // Drop what was not yet written of the offending frame.
   d.stopped = true;
   d.end = d.scanned = d.boundary.value_or(d.begin);
   d.abort_when_stuck = true;
   side(offender).close_received = true;  // the connection is failed: do not wait for its close
   note_close(code, "gateway");
+  const SideState& backend = side(Side::kBackend);
+  if (offender == Side::kClient && !partly_sent && !backend.closed && !backend.dead &&
+      !backend.close_queued) {
+    deferred_client_close_.emplace(code, reason);
+    queue_close(Side::kBackend, ws::close_code::kGoingAway, "peer protocol error");
+    return;
+  }
   queue_close(offender, code, reason);
   queue_close(other(offender), ws::close_code::kGoingAway, "peer protocol error");
+  if (partly_sent) {
+    // RFC 6455 §7.1.7: when a close frame cannot be sent, close the connection
+    // now (not at close_timeout). The offender still gets its close if the
+    // direction toward it is at a boundary; otherwise it is reset too.
+    on_side_dead(other(offender));
+  }
+}
+
+bool Relay::on_ping_pong(Direction& d, const ws::ScanResult& r, std::size_t frame_end) {
+  const Side from = d.from;
+  SideState& src = side(from);
+  const auto opcode = static_cast<ws::Opcode>(r.header.opcode);
+  if (opcode == ws::Opcode::kPong && src.ping_outstanding && r.control_payload.size() == 8) {
+    std::uint64_t v = 0;
+    for (std::uint8_t b : r.control_payload) v = (v << 8) | b;
+    if (v == src.ping_payload) {
+      // The answer to the gateway's keep-alive PING: consumed, never forwarded.
+      // The next PING is due one interval from now, earlier than the wait for
+      // this one's deadline: re-arm.
+      src.ping_outstanding = false;
+      drop_control_frame(d, r, frame_end);
+      house_timer_armed_ = false;
+      arm_house_timer();
+      return true;
+    }
+  }
+  if (opcode == ws::Opcode::kPing && options_.answer_pings) {
+    // Answer here (RFC 6455 §5.5.3: the latest PING's payload wins) instead of forwarding.
+    if (!src.close_queued && !src.closed && !src.dead) {
+      Direction& back = dir_from(other(from));
+      std::optional<ws::MaskKey> mask;
+      if (from == Side::kBackend) mask = random_mask_key();
+      back.pong_answer = ws::build_control_frame(ws::Opcode::kPong, r.control_payload, mask);
+      do_write(back);
+    }
+    drop_control_frame(d, r, frame_end);
+    return true;
+  }
+  return false;
+}
+
+void Relay::drop_control_frame(Direction& d, const ws::ScanResult& r, std::size_t frame_end) {
+  // Control frames are held whole (writable_limit) and end at d.scanned here;
+  // bytes read after it move down over it.
+  std::size_t frame_bytes = r.header.header_length + static_cast<std::size_t>(r.header.payload_length);
+  std::size_t frame_start = frame_end - frame_bytes;
+  std::memmove(d.buffer.get() + frame_start, d.buffer.get() + frame_end, d.end - frame_end);
+  d.end -= frame_bytes;
+  d.scanned = frame_start;
+  d.boundary = frame_start;
+  side(d.from).channel->on_forwarded(frame_bytes);
 }
 
 std::size_t Relay::writable_limit(const Direction& d) const {
   if (!d.buffer) return d.begin;
   if (!d.boundary) return d.scanned;  // inside a data frame whose start was already written
   std::size_t b = *d.boundary;
-  if (!d.inject.empty()) return b;    // stop at the boundary to inject there
+  if (has_inject(d)) return b;  // stop at the boundary to inject there
   std::size_t have = d.scanned - b;
   if (have >= 2) {
     std::uint8_t b0 = d.buffer[b];
@@ -251,13 +334,21 @@ void Relay::do_write(Direction& d) {
     d.begin = d.end = d.scanned = 0;
     d.buffer.reset();
     d.inject.clear();
+    d.pong_answer.clear();
+    d.keepalive.clear();
     return;
   }
   const bool at_boundary = d.boundary && *d.boundary == d.begin;
-  if (!d.inject.empty() && at_boundary) {
-    d.in_flight = std::move(d.inject);
+  if (has_inject(d) && at_boundary) {
+    // PONG answer, then keep-alive frame, then a close: nothing may follow the close.
+    d.in_flight = std::move(d.pong_answer);
+    d.in_flight.insert(d.in_flight.end(), d.keepalive.begin(), d.keepalive.end());
+    const bool closing = !d.inject.empty();
+    d.in_flight.insert(d.in_flight.end(), d.inject.begin(), d.inject.end());
+    d.pong_answer.clear();
+    d.keepalive.clear();
     d.inject.clear();
-    if (d.inject_is_close) {
+    if (closing && d.inject_is_close) {
       // Nothing follows our close frame toward the sink; the source is still
       // scanned so that its own close (the answer) is seen.
       d.close_passed = true;
@@ -282,9 +373,9 @@ void Relay::do_write(Direction& d) {
     d.write_end = limit;
     d.write_started = std::chrono::steady_clock::now();
     arm_stall_timer();
-    sink.channel->async_write({d.buffer.get() + d.begin, n}, [self = shared_from_this(), &d, n](const ErrorCode& ec) {
-      self->on_written(d, n, false, ec);
-    });
+    sink.channel->async_write(
+        {d.buffer.get() + d.begin, n},
+        [self = shared_from_this(), &d, n](const ErrorCode& ec) { self->on_written(d, n, false, ec); });
     return;
   }
   if (!d.inject.empty() && d.abort_when_stuck && side(d.from).read_ended) {
@@ -319,6 +410,9 @@ void Relay::on_written(Direction& d, std::size_t n, bool injected, const ErrorCo
     check_progress();
     return;
   }
+  if (options_.keepalive[static_cast<int>(to)].interval.count() != 0) {
+    side(to).last_tx = std::chrono::steady_clock::now();
+  }
   if (injected) {
     d.in_flight.clear();
     d.in_flight.shrink_to_fit();
@@ -338,6 +432,7 @@ void Relay::on_written(Direction& d, std::size_t n, bool injected, const ErrorCo
 void Relay::on_read_end(Side s) {
   SideState& ss = side(s);
   ss.read_ended = true;
+  if (s == Side::kBackend) send_deferred_client_close();
   Direction& d = dir_from(s);
   if (!ss.close_received) {
     // The peer vanished without a close frame (RFC 6455 §7.1.5: 1006 locally).
@@ -356,6 +451,7 @@ void Relay::on_read_end(Side s) {
 }
 
 void Relay::on_side_dead(Side s) {
+  if (s == Side::kBackend) send_deferred_client_close();
   SideState& ss = side(s);
   ss.dead = true;
   ss.read_ended = true;
@@ -401,13 +497,22 @@ void Relay::queue_close(Side toward, std::uint16_t code, std::string_view reason
   do_write(d);
 }
 
+void Relay::send_deferred_client_close() {
+  if (!deferred_client_close_) return;
+  auto [code, reason] = std::move(*deferred_client_close_);
+  deferred_client_close_.reset();
+  queue_close(Side::kClient, code, reason);
+}
+
 void Relay::start_close_timer() {
   if (close_timer_started_ || finished_) return;
   close_timer_started_ = true;
   close_timer_.expires_after(options_.close_timeout);
+  house_timer_.cancel();  // closing: keep-alive and idle no longer apply
   close_timer_.async_wait([self = shared_from_this()](const ErrorCode& ec) {
     if (ec || self->finished_) return;
     // A peer did not finish the close handshake in time.
+    if (!self->result_.timeout) self->result_.timeout = StreamTimeout::kClose;
     self->release(Side::kClient, true);
     self->release(Side::kBackend, true);
     self->finish();
@@ -434,6 +539,7 @@ void Relay::on_stall_check() {
   for (auto& d : dirs_) {
     if (!d.writing) continue;
     if (now - d.write_started >= options_.write_stall_timeout) {
+      if (!result_.timeout) result_.timeout = StreamTimeout::kWriteStall;
       on_side_dead(other(d.from));
     } else {
       pending = true;
@@ -499,6 +605,7 @@ void Relay::finish() {
   finished_ = true;
   close_timer_.cancel();
   stall_timer_.cancel();
+  house_timer_.cancel();
   release(Side::kClient, false);
   release(Side::kBackend, false);
   result_.client_to_backend = dir_from(Side::kClient).stats;
@@ -508,6 +615,97 @@ void Relay::finish() {
     auto done = std::move(on_done_);
     done(result_);
   }
+}
+
+void Relay::arm_house_timer() {
+  if (house_timer_armed_ || finished_ || close_timer_started_) return;
+  using Clock = std::chrono::steady_clock;
+  auto next = Clock::time_point::max();
+  for (Side s : {Side::kClient, Side::kBackend}) {
+    const KeepaliveRule& rule = options_.keepalive[static_cast<int>(s)];
+    const SideState& ss = side(s);
+    if (rule.interval.count() == 0 || ss.closed || ss.dead) continue;
+    if (rule.timeout.count() == 0) {
+      next = std::min(next, ss.last_tx + rule.interval);
+    } else {
+      next = std::min(next, ss.ping_outstanding ? ss.ping_sent + rule.timeout : ss.last_rx + rule.interval);
+    }
+  }
+  if (options_.idle_timeout.count() != 0) next = std::min(next, last_data_ + options_.idle_timeout);
+  if (next == Clock::time_point::max()) return;
+  // Traffic only moves deadlines later, so one wait re-checked when it fires is
+  // enough: no timer work per message. (A matching PONG re-arms: see on_ping_pong.)
+  house_timer_armed_ = true;
+  const std::uint64_t generation = ++house_timer_generation_;
+  house_timer_.expires_at(next);
+  house_timer_.async_wait([self = shared_from_this(), generation](const ErrorCode& ec) {
+    if (generation != self->house_timer_generation_) return;  // replaced by a newer wait
+    self->house_timer_armed_ = false;
+    if (ec || self->finished_) return;
+    self->on_house_timer();
+  });
+}
+
+void Relay::on_house_timer() {
+  if (close_timer_started_) return;
+  const auto now = std::chrono::steady_clock::now();
+  for (Side s : {Side::kClient, Side::kBackend}) {
+    const KeepaliveRule& rule = options_.keepalive[static_cast<int>(s)];
+    SideState& ss = side(s);
+    if (rule.interval.count() == 0 || ss.closed || ss.dead || ss.close_queued) continue;
+    if (rule.timeout.count() == 0) {
+      if (now - ss.last_tx >= rule.interval) {
+        send_keepalive(s, ws::Opcode::kPong);  // unsolicited heartbeat (RFC 6455 §5.5.3)
+        ss.last_tx = now;
+      }
+    } else if (ss.ping_outstanding) {
+      if (now - ss.ping_sent >= rule.timeout) {
+        keepalive_dead(s);
+        check_progress();
+        return;
+      }
+    } else if (now - ss.last_rx >= rule.interval) {
+      send_keepalive(s, ws::Opcode::kPing);
+      ss.ping_outstanding = true;
+      ss.ping_sent = now;
+    }
+  }
+  if (options_.idle_timeout.count() != 0 && now - last_data_ >= options_.idle_timeout) {
+    result_.timeout = StreamTimeout::kIdle;
+    queue_close(Side::kBackend, ws::close_code::kGoingAway, "idle timeout");
+    queue_close(Side::kClient, ws::close_code::kGoingAway, "idle timeout");
+    check_progress();
+    return;
+  }
+  arm_house_timer();
+}
+
+void Relay::send_keepalive(Side toward, ws::Opcode opcode) {
+  // A process-wide counter makes every PING payload unique.
+  static std::atomic<std::uint64_t> next_payload{1};
+  SideState& ss = side(toward);
+  std::array<std::uint8_t, 8> payload{};
+  std::size_t length = 0;
+  if (opcode == ws::Opcode::kPing) {
+    ss.ping_payload = next_payload.fetch_add(1, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < payload.size(); ++i) {
+      payload[i] = static_cast<std::uint8_t>(ss.ping_payload >> (8 * (payload.size() - 1 - i)));
+    }
+    length = payload.size();
+  }
+  std::optional<ws::MaskKey> mask;
+  if (toward == Side::kBackend) mask = random_mask_key();
+  Direction& d = dir_from(other(toward));
+  d.keepalive = ws::build_control_frame(opcode, std::span(payload.data(), length), mask);
+  do_write(d);
+}
+
+void Relay::keepalive_dead(Side s) {
+  // No PONG within the timeout: the peer (or the path to it) is dead. The other
+  // side hears 1011; the dead side is reset, as nothing more can reach it.
+  result_.timeout = s == Side::kClient ? StreamTimeout::kClientKeepalive : StreamTimeout::kBackendKeepalive;
+  queue_close(other(s), ws::close_code::kInternalError, "keepalive timeout");
+  on_side_dead(s);
 }
 
 void Relay::note_close(std::optional<std::uint16_t> code, const char* initiator) {

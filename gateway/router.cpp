@@ -40,17 +40,23 @@ bool Router::path_matches(const RouteConfig& route, std::string_view path) {
   if (route.path_prefix) {
     const std::string& prefix = *route.path_prefix;
     if (!path.starts_with(prefix)) return false;
-    // "/echo" matches "/echo", "/echo/x" and "/echo?x", not "/echoes"; a prefix ending in "/" matches all below.
+    // "/echo" matches "/echo", "/echo/x" and "/echo?x", not "/echoes"; a prefix ending in "/" matches all
+    // below.
     return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/';
   }
   return true;
 }
 
-const RouteConfig* Router::match(std::string_view host, std::string_view target) const {
+const RouteConfig* Router::match(std::string_view host, std::string_view target,
+                                 std::span<const std::string> offered) const {
   std::string_view path = target.substr(0, target.find_first_of("?#"));
   for (const RouteConfig& route : config_.routes) {
     if (route.host && !host_matches(*route.host, host)) continue;
     if (!path_matches(route, path)) continue;
+    // Subprotocol names are case-sensitive tokens (RFC 6455 §4.1, §11.5).
+    if (route.subprotocol && std::find(offered.begin(), offered.end(), *route.subprotocol) == offered.end()) {
+      continue;
+    }
     return &route;
   }
   return nullptr;

@@ -2,6 +2,8 @@
 // config order wins (host exact or "*.suffix", path exact or prefix).
 #pragma once
 
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "gateway/config.hpp"
@@ -14,7 +16,10 @@ class Router {
 
   // `host` is the Host header / :authority (a port suffix is ignored);
   // `target` the request-target (a query string is ignored). nullptr = no route.
-  const RouteConfig* match(std::string_view host, std::string_view target) const;
+  // `offered`: the subprotocols the client offers (a route with match.subprotocol
+  // matches only when it is among them).
+  const RouteConfig* match(std::string_view host, std::string_view target,
+                           std::span<const std::string> offered = {}) const;
 
   static bool host_matches(std::string_view pattern, std::string_view host);
   static bool path_matches(const RouteConfig& route, std::string_view path);

@@ -12,9 +12,9 @@
 #include "gateway/access_log.hpp"
 #include "gateway/admin_server.hpp"
 #include "gateway/backend.hpp"
-#include "gateway/metrics.hpp"
 #include "gateway/listener.hpp"
 #include "gateway/log.hpp"
+#include "gateway/metrics.hpp"
 #include "gateway/worker.hpp"
 
 namespace wsgate::gw {
@@ -31,12 +31,6 @@ std::vector<ConfigError> unsupported_features(const Config& config) {
   auto refuse = [&](const std::string& path, const std::string& what) {
     errors.push_back(config.error_at(path, what + " is not supported yet"));
   };
-  for (std::size_t i = 0; i < config.routes.size(); ++i) {
-    const auto& r = config.routes[i];
-    std::string base = "routes[" + std::to_string(i) + "]";
-    if (r.keepalive.interval.count() != 0) refuse(base + ".keepalive", "keepalive");
-    if (r.idle_timeout.count() != 0) refuse(base + ".idle_timeout", "idle_timeout");
-  }
   for (std::size_t i = 0; i < config.backends.size(); ++i) {
     if (config.backends[i].protocol != BackendProtocol::kHttp1) {
       refuse("backends[" + std::to_string(i) + "].protocol", "an HTTP/2 backend protocol");
@@ -69,7 +63,8 @@ int Server::run() {
     listeners.push_back(std::move(rt));
   }
 
-  unsigned worker_count = config.workers != 0 ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+  unsigned worker_count =
+      config.workers != 0 ? config.workers : std::max(1u, std::thread::hardware_concurrency());
   Metrics metrics(config, worker_count);
   for (const auto& b : backends) {
     std::vector<std::string> labels;

@@ -24,15 +24,16 @@ bool is_ip_literal(const std::string& host) {
 }  // namespace
 
 UpstreamHandshake::UpstreamHandshake(boost::asio::io_context& io, const BackendRuntime& backend,
-                                     EndpointPicker& picker, h1::RequestHead request, std::size_t max_response_head,
-                                     Handler handler)
+                                     EndpointPicker& picker, h1::RequestHead request,
+                                     std::size_t max_response_head, Handler handler)
     : io_(io),
       backend_(backend),
       picker_(picker),
       request_(std::move(request)),
       handler_(std::move(handler)),
       timer_(io),
-      parser_(h1::HeadLimits{max_response_head, 200, max_response_head}) {
+      parser_(h1::HeadLimits{max_response_head, 200, max_response_head}),
+      handshake_timeout_(backend.config->handshake_timeout) {
   if (auto key = request_.headers.get("Sec-WebSocket-Key")) key_ = std::string(*key);
   request_bytes_ = h1::serialize(request_);
 }
@@ -86,7 +87,8 @@ void UpstreamHandshake::try_next(UpstreamOutcome::Kind failure, std::string deta
     if (ec) {
       self->picker_.report_failure(self->backend_, index);
       if (timed_out || ec == boost::asio::error::operation_aborted) {
-        self->try_next(UpstreamOutcome::kTimeout, "connect timeout to " + self->backend_.endpoints[index].label);
+        self->try_next(UpstreamOutcome::kTimeout,
+                       "connect timeout to " + self->backend_.endpoints[index].label);
       } else {
         self->try_next(UpstreamOutcome::kConnectFailed,
                        "connect to " + self->backend_.endpoints[index].label + ": " + ec.message());
@@ -106,7 +108,7 @@ void UpstreamHandshake::on_connected(std::size_t endpoint_index) {
   const BackendEndpoint& endpoint = backend_.endpoints[endpoint_index];
   auto self = shared_from_this();
   // From here on one deadline covers TLS, request and answer.
-  timer_.expires_after(backend_.config->handshake_timeout);
+  timer_.expires_after(handshake_timeout_);
   timer_.async_wait([self](const ErrorCode& ec) {
     if (ec || self->done_) return;
     UpstreamOutcome out;
@@ -148,20 +150,21 @@ void UpstreamHandshake::on_connected(std::size_t endpoint_index) {
 
 void UpstreamHandshake::send_request() {
   auto self = shared_from_this();
-  transport_->async_write({reinterpret_cast<const std::uint8_t*>(request_bytes_.data()), request_bytes_.size()},
-                          [self](const ErrorCode& ec) {
-                            if (self->done_) return;
-                            if (ec) {
-                              UpstreamOutcome out;
-                              out.kind = UpstreamOutcome::kConnectFailed;
-                              out.endpoint = self->backend_.endpoints[self->current_].label;
-                              out.detail = "writing the upgrade request: " + ec.message();
-                              self->complete(std::move(out));
-                              return;
-                            }
-                            self->read_buffer_.resize(kReadChunk);
-                            self->read_head();
-                          });
+  transport_->async_write(
+      {reinterpret_cast<const std::uint8_t*>(request_bytes_.data()), request_bytes_.size()},
+      [self](const ErrorCode& ec) {
+        if (self->done_) return;
+        if (ec) {
+          UpstreamOutcome out;
+          out.kind = UpstreamOutcome::kConnectFailed;
+          out.endpoint = self->backend_.endpoints[self->current_].label;
+          out.detail = "writing the upgrade request: " + ec.message();
+          self->complete(std::move(out));
+          return;
+        }
+        self->read_buffer_.resize(kReadChunk);
+        self->read_head();
+      });
 }
 
 void UpstreamHandshake::read_head() {
@@ -207,7 +210,8 @@ void UpstreamHandshake::on_head(std::size_t) {
       why = "101 without Upgrade: websocket";
     } else if (!response_.headers.has_token("Connection", "upgrade")) {
       why = "101 without Connection: upgrade";
-    } else if (response_.headers.get("Sec-WebSocket-Accept") != std::optional<std::string_view>(ws::compute_accept(key_))) {
+    } else if (response_.headers.get("Sec-WebSocket-Accept") !=
+               std::optional<std::string_view>(ws::compute_accept(key_))) {
       why = "wrong Sec-WebSocket-Accept";
     }
     if (!why.empty()) {
@@ -269,8 +273,9 @@ void UpstreamHandshake::read_body(std::size_t want) {
   auto self = shared_from_this();
   transport_->async_read_into(read_buffer_, [self, want](const ErrorCode& ec, std::size_t n) {
     if (self->done_) return;
-    if (!ec && n > 0) self->body_.insert(self->body_.end(), self->read_buffer_.begin(),
-                                         self->read_buffer_.begin() + static_cast<std::ptrdiff_t>(n));
+    if (!ec && n > 0)
+      self->body_.insert(self->body_.end(), self->read_buffer_.begin(),
+                         self->read_buffer_.begin() + static_cast<std::ptrdiff_t>(n));
     self->read_body((ec || n == 0) ? self->body_.size() : want);
   });
 }
@@ -282,7 +287,8 @@ void UpstreamHandshake::complete(UpstreamOutcome outcome) {
   if (metrics_ != nullptr) {
     switch (outcome.kind) {
       case UpstreamOutcome::kConnectFailed:
-        metrics_->upstream_connect_error(backend_.index, outcome.detail.starts_with("TLS") ? "tls" : "refused");
+        metrics_->upstream_connect_error(backend_.index,
+                                         outcome.detail.starts_with("TLS") ? "tls" : "refused");
         break;
       case UpstreamOutcome::kTimeout:
         metrics_->upstream_connect_error(backend_.index, "timeout");

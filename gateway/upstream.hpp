@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ class UpstreamHandshake : public std::enable_shared_from_this<UpstreamHandshake>
 
   // Connect times and failures are counted here (per-worker metrics; may be null).
   void set_metrics(WorkerMetrics* metrics) { metrics_ = metrics; }
+  // The route's handshake_timeout, when it overrides the backend's.
+  void set_handshake_timeout(std::optional<std::chrono::milliseconds> timeout) {
+    if (timeout) handshake_timeout_ = *timeout;
+  }
 
   void start();
   // Stops whatever is in progress; the handler is not called afterwards.
@@ -79,6 +84,7 @@ class UpstreamHandshake : public std::enable_shared_from_this<UpstreamHandshake>
   bool done_ = false;
   WorkerMetrics* metrics_ = nullptr;
   std::chrono::steady_clock::time_point connect_started_;
+  std::chrono::milliseconds handshake_timeout_;
 };
 
 }  // namespace wsgate::gw

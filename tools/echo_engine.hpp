@@ -10,7 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "tools/echo_deflate.hpp"
+#include "ws/close.hpp"
 #include "ws/frame.hpp"
+#include "ws/utf8.hpp"
 
 namespace wsgate::tools {
 
@@ -47,6 +50,14 @@ class EchoEngine {
 
   EchoEngine();
 
+  // After the handshake agreed on permessage-deflate (RFC 7692): compressed messages (RSV1) are
+  // gathered whole, inflated, checked and echoed as one compressed frame; uncompressed messages
+  // still stream frame by frame.
+  void enable_deflate(const DeflateParams& params);
+
+  static constexpr std::size_t kMaxCompressedMessageBytes = 64 * 1024 * 1024;  // else close 1009
+  static constexpr std::size_t kMaxInflatedMessageBytes = 64 * 1024 * 1024;    // else close 1007
+
   // Feeds client bytes. Payload chunks are unmasked in place, hence the mutable span. The engine stops
   // at the first output, so the caller writes it before the next call; bytes the caller has not yet
   // written must stay where they are until then.
@@ -71,13 +82,30 @@ class EchoEngine {
 
   // A control frame is complete: answer a ping, ignore a pong, answer or finish on a close.
   std::optional<Step> on_control_frame_end(std::size_t consumed);
-  // A protocol violation: close 1002 (RFC 6455 §7.4.1), or just close if a close was already sent.
-  Step fail(std::size_t consumed, std::string_view reason);
+  // A protocol violation: close `code` (1002 by default, RFC 6455 §7.4.1), or just close if a close
+  // was already sent.
+  Step fail(std::size_t consumed, std::string_view reason,
+            std::uint16_t code = ws::close_code::kProtocolError);
+  // Invalid UTF-8 in a text message (RFC 6455 §8.1): close 1007 if nothing of the current frame was
+  // sent yet, else close TCP (a close frame cannot go inside an echoed frame already under way).
+  Step fail_invalid_utf8(std::size_t consumed);
+  // The last frame of a compressed message is in: echo the whole message as one compressed frame.
+  Step finish_compressed_message(std::size_t consumed);
   Output close_output(std::optional<std::uint16_t> code, std::string_view reason);
 
   ws::FrameParser parser_;
   State state_ = State::kOpen;
   bool in_message_ = false;                  // a fragmented data message is open (RFC 6455 §5.4)
+  bool message_is_text_ = false;             // the current message is text: its payload is UTF-8 checked
+  bool frame_fin_ = false;                   // the frame being parsed ends its message
+  ws::Utf8Validator utf8_;                   // the text message so far, across frames and reads
+  std::uint8_t message_opcode_ = 0;          // text or binary: the opcode of the current message
+  bool message_is_compressed_ = false;       // the current message has RSV1 (permessage-deflate)
+  bool frame_is_gathered_ = false;           // the frame being parsed belongs to a compressed message
+  std::optional<MessageDeflate> deflate_;    // set once permessage-deflate was agreed
+  std::vector<std::uint8_t> compressed_;     // the compressed message so far (unmasked)
+  std::vector<std::uint8_t> inflated_;       // the message inflated
+  std::vector<std::uint8_t> deflated_;       // the echoed frame: header and compressed payload
   bool frame_is_control_ = false;            // the frame being parsed is a control frame
   bool frame_is_echoed_ = false;             // the frame being parsed is a data frame we echo
   std::uint64_t frame_remaining_bytes_ = 0;  // payload bytes of the current frame not yet seen

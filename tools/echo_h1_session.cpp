@@ -117,7 +117,7 @@ class H1EchoSession : public std::enable_shared_from_this<H1EchoSession> {
     read_begin_ = result.consumed;
     read_end_ = bytes;
     const h1::RequestHead& request = head_parser_->head();
-    H1HandshakeAnswer answer = answer_h1_handshake(request, options_.subprotocols);
+    H1HandshakeAnswer answer = answer_h1_handshake(request, options_.subprotocols, options_.deflate);
     std::string first_message;
     if (answer.upgrade && answer.hooks.send_headers) first_message = headers_to_json(request.headers);
     head_parser_.reset();  // the head is no longer needed; free what the parser held
@@ -135,6 +135,7 @@ class H1EchoSession : public std::enable_shared_from_this<H1EchoSession> {
       owned_bytes_.append(text_message);
     }
     hooks_ = answer.hooks;
+    if (answer.upgrade && answer.deflate) engine_.enable_deflate(*answer.deflate);
     write_buffers({asio::buffer(owned_bytes_), asio::const_buffer{}},
                   answer.upgrade ? &H1EchoSession::start_hooks : &H1EchoSession::finish);
   }

@@ -37,7 +37,7 @@ std::optional<std::string> select_subprotocol(std::span<const std::string> offer
 }
 
 H1HandshakeAnswer answer_h1_handshake(const h1::RequestHead& request,
-                                      std::span<const std::string> subprotocols) {
+                                      std::span<const std::string> subprotocols, bool deflate) {
   H1HandshakeAnswer answer;
   const h1::UpgradeClassification check = h1::classify_upgrade(request);
   if (check.check != h1::UpgradeCheck::kOk) {
@@ -67,7 +67,13 @@ H1HandshakeAnswer answer_h1_handshake(const h1::RequestHead& request,
       head.headers.add("Sec-WebSocket-Protocol", *chosen);
     }
   }
-  // No Sec-WebSocket-Extensions: the echo never negotiates an extension (RFC 6455 §9.1).
+  // RFC 7692 §5: permessage-deflate is the only extension; other offers are declined by omission.
+  if (const auto offered = request.headers.get_joined("Sec-WebSocket-Extensions"); offered && deflate) {
+    if (auto agreement = negotiate_deflate(*offered)) {
+      head.headers.add("Sec-WebSocket-Extensions", agreement->response);
+      answer.deflate = agreement->params;
+    }
+  }
   answer.upgrade = true;
   answer.response = h1::serialize(head);
   answer.hooks = hooks.hooks;

@@ -9,6 +9,7 @@
 
 #include "h1/head_parser.hpp"
 #include "h1/message.hpp"
+#include "tools/echo_deflate.hpp"
 #include "tools/echo_hooks.hpp"
 
 namespace wsgate::tools {
@@ -22,12 +23,14 @@ struct H1HandshakeAnswer {
   bool upgrade = false;  // true: `response` is a 101 and WebSocket frames follow; false: close after it
   std::string response;  // the serialised response head, with its body if any
   EchoHooks hooks;       // what to do after the 101 (valid when upgrade)
+  std::optional<DeflateParams> deflate;  // permessage-deflate agreed in the 101 (valid when upgrade)
 };
 
 // Answers a complete request head: 400/426 for a bad handshake (with Sec-WebSocket-Version: 13),
-// 400 for a bad hook value, NNN for /status/NNN, else 101.
+// 400 for a bad hook value, NNN for /status/NNN, else 101 (with permessage-deflate when `deflate`
+// and the client offered an acceptable one).
 H1HandshakeAnswer answer_h1_handshake(const h1::RequestHead& request,
-                                      std::span<const std::string> subprotocols);
+                                      std::span<const std::string> subprotocols, bool deflate);
 
 // Answers a request head the parser rejected: 431 for size limits, 400 otherwise.
 H1HandshakeAnswer answer_bad_head(h1::ParseError error);

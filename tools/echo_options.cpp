@@ -60,6 +60,7 @@ std::string_view usage() {
          "  --subprotocol NAME      a supported subprotocol (repeatable); the first one the client\n"
          "                          offers that is supported is selected\n"
          "  --read-buffer-bytes N   per-connection read buffer (default 16384, 1024-16777216)\n"
+         "  --no-deflate            decline permessage-deflate offers (RFC 7692)\n"
          "  --help                  this text\n"
          "\n"
          "On start prints 'wsgate-echo listening on ADDR:PORT'. Test hooks (request path/query):\n"
@@ -84,6 +85,10 @@ ParsedArgs parse_args(std::span<const std::string_view> args) {
     if (name == "--help" || name == "-h") {
       parsed.outcome = ParsedArgs::Outcome::kHelp;
       return parsed;
+    }
+    if (name == "--no-deflate" && !inline_value) {
+      parsed.options.deflate = false;
+      continue;
     }
     const bool takes_value =
         name == "--listen" || name == "--threads" || name == "--subprotocol" || name == "--read-buffer-bytes";

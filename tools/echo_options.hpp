@@ -16,6 +16,7 @@ struct EchoOptions {
   std::uint16_t listen_port = 9000;                     // 0 = ephemeral
   unsigned threads = 1;                                 // workers, each with its own io_context and acceptor
   std::vector<std::string> subprotocols;                // supported subprotocols (--subprotocol, repeatable)
+  bool deflate = true;                                  // accept permessage-deflate offers (--no-deflate)
   std::size_t read_buffer_bytes = 16 * 1024;            // per connection; bounds the echo's memory
   std::size_t max_head_bytes = 64 * 1024;               // request head limit (431 beyond)
   std::chrono::milliseconds handshake_timeout{10'000};  // whole request head must arrive within this

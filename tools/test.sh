@@ -72,6 +72,13 @@ else
   failed=$((failed + 1))
 fi
 
+echo "== conformance: Autobahn-style cases through wsgate"
+if tests/conformance/run.sh build/gateway/wsgate build/tools/wsgate-echo; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+
 echo "== deploy: manifests, unit file, compose, Dockerfile"
 if tests/deploy/check.sh build/gateway/wsgate; then
   passed=$((passed + 1))

@@ -895,5 +895,102 @@ TEST(ParseHostPort, Table) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// WebSocket route options and route_defaults
+
+TEST(ConfigRouteOptions, DefaultsApplyToEveryRouteAndRoutesOverride) {
+  auto config = load_ok(R"(listeners:
+  - name: main
+    address: 127.0.0.1:0
+    max_connections: 10
+    max_streams_per_connection: 50
+routes:
+  - name: chat
+    match: {path: /chat, subprotocol: graphql-transport-ws}
+    backend: b
+    keepalive: {interval: 20s, timeout: 5s, backend: {interval: 1m, timeout: 10s}, peer_pings: answer}
+    max_frame_bytes: 16KiB
+    require_subprotocol: true
+    subprotocols: [graphql-transport-ws]
+  - name: plain
+    backend: b
+route_defaults:
+  idle_timeout: 10m
+  max_frame_bytes: 1MiB
+  max_websockets: 5000
+  handshake_timeout: 3s
+  close_timeout: 2s
+  keepalive: {interval: 30s}
+backends:
+  - name: b
+    endpoints: [127.0.0.1:9000]
+)");
+  ASSERT_NE(config, nullptr);
+  EXPECT_EQ(config->listeners[0].max_connections, 10u);
+  EXPECT_EQ(config->listeners[0].max_streams_per_connection, std::optional<std::uint32_t>(50));
+  const RouteConfig& chat = config->routes[0];
+  EXPECT_EQ(chat.subprotocol, std::optional<std::string>("graphql-transport-ws"));
+  EXPECT_EQ(chat.keepalive.interval, 20s);
+  EXPECT_EQ(chat.keepalive.timeout, 5s);
+  EXPECT_EQ(chat.backend_keepalive.interval, 1min);
+  EXPECT_EQ(chat.backend_keepalive.timeout, 10s);
+  EXPECT_EQ(chat.peer_pings, PeerPings::kAnswer);
+  EXPECT_EQ(chat.max_frame_bytes, 16u * 1024);  // its own
+  EXPECT_EQ(chat.idle_timeout, 10min);          // inherited
+  EXPECT_EQ(chat.max_websockets, 5000u);        // inherited
+  EXPECT_EQ(chat.handshake_timeout, std::optional<Millis>(3s));
+  EXPECT_EQ(chat.close_timeout, std::optional<Millis>(2s));
+  EXPECT_TRUE(chat.require_subprotocol);
+  const RouteConfig& plain = config->routes[1];
+  EXPECT_EQ(plain.keepalive.interval, 30s);
+  EXPECT_EQ(plain.keepalive.timeout, 0ms);
+  EXPECT_EQ(plain.backend_keepalive.interval, 0ms);
+  EXPECT_EQ(plain.peer_pings, PeerPings::kForward);
+  EXPECT_EQ(plain.max_frame_bytes, 1024u * 1024);
+  EXPECT_FALSE(plain.subprotocol);
+  EXPECT_FALSE(plain.require_subprotocol);
+}
+
+TEST(ConfigRouteOptions, WithoutDefaultsTheNewKeysAreOff) {
+  auto config = load_ok(kMinimal);
+  ASSERT_NE(config, nullptr);
+  const RouteConfig& r = config->routes[0];
+  EXPECT_EQ(r.max_frame_bytes, 0u);
+  EXPECT_EQ(r.max_websockets, 0u);
+  EXPECT_FALSE(r.handshake_timeout);
+  EXPECT_FALSE(r.close_timeout);
+  EXPECT_FALSE(config->listeners[0].max_streams_per_connection);
+}
+
+TEST(ConfigRouteOptions, BadValuesNameTheirKeyAndLine) {
+  EXPECT_EQ(
+      load_errors(R"(listeners: [{name: l, address: "0.0.0.0:80", max_streams_per_connection: 0}]
+route_defaults:
+  keepalive: {backend: {timeout: 1s}, peer_pings: reply}
+  name: nope
+routes:
+  - name: r
+    match: {subprotocol: "a b"}
+    backend: b
+    max_websockets: -1
+    require_subprotocol: maybe
+    close_timeout: soon
+backends: [{name: b, endpoints: ["127.0.0.1:1"]}]
+)"),
+      (std::vector<std::string>{
+          "listeners[0].max_streams_per_connection: must be between 1 and 4294967295 (wsgate.yaml:1:74)",
+          "route_defaults.keepalive.backend.timeout: a keepalive timeout needs a non-zero interval "
+          "(wsgate.yaml:3:34)",
+          "route_defaults.keepalive.peer_pings: expected one of forward | answer, got \"reply\" "
+          "(wsgate.yaml:3:51)",
+          "route_defaults.name: unknown key (wsgate.yaml:4:3)",
+          "routes[0].match.subprotocol: a subprotocol must be a token (RFC 6455 §4.1), got \"a b\" "
+          "(wsgate.yaml:7:26)",
+          "routes[0].max_websockets: expected an integer, got \"-1\" (wsgate.yaml:9:21)",
+          "routes[0].require_subprotocol: expected true or false, got \"maybe\" (wsgate.yaml:10:26)",
+          "routes[0].close_timeout: expected a duration like 30s, got \"soon\" (wsgate.yaml:11:20)",
+      }));
+}
+
 }  // namespace
 }  // namespace wsgate::gw

@@ -277,6 +277,33 @@ TEST(DeflateChannel, BombBecomesAFrameTheRelayRejectsAsTooBig) {
   EXPECT_EQ(f.inner->forwarded, f.inner->fed);
 }
 
+TEST(DeflateChannel, InflatedFramesRespectMaxFrameBytes) {
+  ws::Deflater client(15, false);
+  DeflateChannelOptions o;
+  o.client_frames.max_frame_bytes = 100;
+  const std::string text = std::string(3000, 'a') + text_of(40) + std::string(2000, 'b');
+  const Bytes compressed = ws::deflate_message(client, bytes_of(text));
+  ASSERT_LE(compressed.size(), 100u);
+  {
+    Fixture f(o);
+    f.inner->feed(client_frame(0x1, compressed, true, ws::kRsv1));
+    Bytes out = f.drain();
+    for (const auto& fr : parse_frames(out, ws::Sender::kClient, 0)) EXPECT_LE(fr.payload.size(), 100u);
+    EXPECT_EQ(messages_of(out), std::vector<std::string>{text});
+  }
+  // A raw frame over the limit: a header the relay rejects as too large (1009).
+  Fixture f(o);
+  f.inner->feed(client_frame(0x1, Bytes(101, 'x')));
+  ws::FrameScannerOptions scan;
+  scan.frame.sender = ws::Sender::kClient;
+  scan.frame.max_frame_bytes = 100;
+  ws::FrameScanner scanner(scan);
+  Bytes out = f.drain();
+  auto r = scanner.scan(out);
+  ASSERT_EQ(r.kind, ws::ScanResult::kError);
+  EXPECT_EQ(r.frame_error, ws::FrameError::kFrameTooLarge);
+}
+
 TEST(DeflateChannel, ProtocolErrorsBecomeAFrameTheRelayRejects) {
   for (const Bytes& bad : {client_frame(0x1, bytes_of("\xff\xff\xff\xff garbage"), true, ws::kRsv1),  // corrupt
                            client_frame(0x9, bytes_of("x"), true, ws::kRsv1),                       // RSV1 on a ping

@@ -6,6 +6,8 @@
 #include <string>
 #include <tuple>
 
+#include <zlib.h>
+
 #include "tests/integration/client_helpers.hpp"
 #include "tests/integration/harness.hpp"
 #include "tests/integration/ws_client.hpp"
@@ -150,6 +152,159 @@ TEST_F(EchoBackendTest, CloseCodeAndReasonRoundTrip) {
   EXPECT_EQ(peer_close->close_code, std::optional<std::uint16_t>(4000));
   EXPECT_EQ(peer_close->close_reason, "bye now");
   EXPECT_TRUE(client.wait_eof(5s)) << client.last_error();  // RFC 6455 §7.1.1: the server closes TCP first
+}
+
+// ---- UTF-8 (RFC 6455 §8.1): text is checked chunk by chunk before it is echoed ----
+
+// "κόσμε" (valid, 11 bytes), then U+D800 (a UTF-16 surrogate: invalid in UTF-8), then "edited".
+const std::string kKosme = "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5";
+const std::string kInvalidText = kKosme + "\xed\xa0\x80" + "edited";
+
+TEST_F(EchoBackendTest, InvalidUtf8TextIsClosedWith1007AndNotEchoed) {
+  WsClient client;
+  ASSERT_TRUE(upgrade(client));
+  ASSERT_TRUE(client.send_text(kInvalidText));
+  const auto close = client.expect_close();
+  ASSERT_TRUE(close) << client.last_error();
+  EXPECT_EQ(close->close_code, std::optional<std::uint16_t>(ws::close_code::kInvalidPayload));
+  EXPECT_EQ(client.discarded_messages(), 0u);
+}
+
+TEST_F(EchoBackendTest, InvalidUtf8InLaterFragmentFailsFastAfterEchoingEarlierOnes) {
+  WsClient client;
+  ASSERT_TRUE(upgrade(client));
+  ASSERT_TRUE(client.send_frame(ws::Opcode::kText, kKosme, false));
+  const auto first = client.recv_frame();
+  ASSERT_TRUE(first) << client.last_error();
+  EXPECT_EQ(first->payload, kKosme);
+  // The invalid fragment is refused at once: the rest of the message never has to arrive.
+  ASSERT_TRUE(client.send_frame(ws::Opcode::kContinuation, "\xf4\x90\x80\x80", false));  // U+110000
+  const auto close = client.recv_frame();
+  ASSERT_TRUE(close) << client.last_error();
+  EXPECT_EQ(close->opcode(), ws::Opcode::kClose);
+  EXPECT_EQ(close->payload.substr(0, 2), std::string("\x03\xef", 2));  // 1007
+}
+
+TEST_F(EchoBackendTest, TextEndingInsideACodePointIsClosedWith1007) {
+  WsClient client;
+  ASSERT_TRUE(upgrade(client));
+  ASSERT_TRUE(client.send_frame(ws::Opcode::kText, kKosme.substr(0, 2), false));
+  ASSERT_TRUE(client.send_frame(ws::Opcode::kContinuation, kKosme.substr(2, 1), false));
+  ASSERT_TRUE(client.send_frame(ws::Opcode::kContinuation, "", true));  // ends after half of U+1F79
+  const auto close = client.expect_close();
+  ASSERT_TRUE(close) << client.last_error();
+  EXPECT_EQ(close->close_code, std::optional<std::uint16_t>(ws::close_code::kInvalidPayload));
+}
+
+TEST_F(EchoBackendTest, InvalidUtf8InsideAnEchoedFrameClosesTcp) {
+  WsClient client;
+  ASSERT_TRUE(upgrade(client));
+  // One masked frame written in two parts: the echo of the first part is under way when the
+  // invalid bytes arrive, so no close frame can follow; the server closes TCP instead.
+  const std::string frame = WsClient::build_frame(static_cast<std::uint8_t>(ws::Opcode::kText), kInvalidText);
+  const std::size_t header_bytes = frame.size() - kInvalidText.size();
+  ASSERT_TRUE(client.send_raw(std::string_view(frame).substr(0, header_bytes + kKosme.size())));
+  const auto part = client.recv_raw(2 + kKosme.size());
+  ASSERT_TRUE(part) << client.last_error();
+  EXPECT_EQ(part->substr(2), kKosme);
+  ASSERT_TRUE(client.send_raw(std::string_view(frame).substr(header_bytes + kKosme.size())));
+  EXPECT_TRUE(client.wait_eof(5s)) << client.last_error();
+}
+
+TEST_F(EchoBackendTest, ValidUtf8SplitInsideCodePointsIsEchoed) {
+  WsClient client;
+  ASSERT_TRUE(upgrade(client));
+  ASSERT_TRUE(client.send_message(ws::Opcode::kText, kKosme, 1));
+  const auto message = client.recv_message();
+  ASSERT_TRUE(message) << client.last_error();
+  EXPECT_EQ(message->payload, kKosme);
+  EXPECT_EQ(message->frame_count, kKosme.size());
+}
+
+// ---- permessage-deflate (RFC 7692) ----
+
+// Raw deflate of `data` with a sync flush, its 00 00 ff ff tail removed (RFC 7692 §7.2.1).
+std::string deflate_message(std::string_view data) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(data.size() + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_SYNC_FLUSH), Z_OK);
+  out.resize(out.size() - z.avail_out);
+  deflateEnd(&z);
+  EXPECT_TRUE(out.ends_with(std::string("\x00\x00\xff\xff", 4)));
+  out.resize(out.size() - 4);
+  return out;
+}
+
+std::string inflate_message(std::string data) {
+  data.append("\x00\x00\xff\xff", 4);
+  z_stream z{};
+  EXPECT_EQ(inflateInit2(&z, -15), Z_OK);
+  std::string out(1 << 20, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(data.data());
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(inflate(&z, Z_SYNC_FLUSH), Z_OK);
+  out.resize(out.size() - z.avail_out);
+  inflateEnd(&z);
+  return out;
+}
+
+TEST_F(EchoBackendTest, DeflateOfferIsAcceptedAndCompressedMessagesAreEchoedCompressed) {
+  WsClient client;
+  ASSERT_TRUE(client.connect("127.0.0.1", echo_.port()));
+  const HandshakeResult result =
+      client.handshake("/", "",
+                       {{"Sec-WebSocket-Extensions",
+                         "permessage-deflate; server_max_window_bits=8, "
+                         "permessage-deflate; server_no_context_takeover; client_max_window_bits"}});
+  ASSERT_TRUE(result.upgraded()) << result.status << " " << result.error;
+  // The first offer asks for a 256-byte window, which zlib cannot honour: the second one is taken.
+  EXPECT_EQ(result.headers.get("Sec-WebSocket-Extensions").value_or(""),
+            "permessage-deflate; server_no_context_takeover");
+  client.set_allowed_rsv(ws::kRsv1);
+  const std::string text = "h\xc3\xa9llo, deflate! " + std::string(2000, 'z');
+  const std::string compressed = deflate_message(text);
+  // Two frames: RSV1 only on the first (RFC 7692 §6.1).
+  ASSERT_TRUE(client.send_frame(ws::Opcode::kText, std::string_view(compressed).substr(0, 5), false, true,
+                                ws::kRsv1));
+  ASSERT_TRUE(client.send_frame(ws::Opcode::kContinuation, std::string_view(compressed).substr(5), true));
+  const auto frame = client.recv_frame();
+  ASSERT_TRUE(frame) << client.last_error();
+  EXPECT_EQ(frame->opcode(), ws::Opcode::kText);
+  EXPECT_TRUE(frame->header.fin);
+  EXPECT_EQ(frame->header.rsv, ws::kRsv1);
+  EXPECT_EQ(inflate_message(frame->payload), text);
+  // Uncompressed messages still stream back as they are.
+  ASSERT_TRUE(client.send_text("plain"));
+  const auto plain = client.recv_frame();
+  ASSERT_TRUE(plain) << client.last_error();
+  EXPECT_EQ(plain->header.rsv, 0);
+  EXPECT_EQ(plain->payload, "plain");
+}
+
+TEST_F(EchoBackendTest, CompressedInvalidUtf8IsClosedWith1007) {
+  WsClient client;
+  ASSERT_TRUE(upgrade(client, "/", {{"Sec-WebSocket-Extensions", "permessage-deflate"}}));
+  client.set_allowed_rsv(ws::kRsv1);
+  ASSERT_TRUE(client.send_frame(ws::Opcode::kText, deflate_message(kInvalidText), true, true, ws::kRsv1));
+  const auto close = client.expect_close();
+  ASSERT_TRUE(close) << client.last_error();
+  EXPECT_EQ(close->close_code, std::optional<std::uint16_t>(ws::close_code::kInvalidPayload));
+}
+
+TEST_F(EchoBackendTest, Rsv1WithoutDeflateIsAProtocolError) {
+  WsClient client;
+  ASSERT_TRUE(upgrade(client));  // no offer: RSV1 means nothing
+  ASSERT_TRUE(client.send_frame(ws::Opcode::kText, deflate_message("x"), true, true, ws::kRsv1));
+  const auto close = client.expect_close();
+  ASSERT_TRUE(close) << client.last_error();
+  EXPECT_EQ(close->close_code, std::optional<std::uint16_t>(ws::close_code::kProtocolError));
 }
 
 // ---- hooks ----

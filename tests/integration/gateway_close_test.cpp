@@ -105,58 +105,6 @@ TEST_P(GatewayCloseTest, BackendDropWithoutClientAnswerStillEndsTheConnection) {
 
 // ---- the client goes away: what the backend sees ----
 
-// A backend that accepts one upgrade and records every frame it gets until a close (which it
-// answers) or 5 s of silence.
-class RecordingBackend {
- public:
-  RecordingBackend() : server_([this](int fd) { serve(fd); }) {}
-
-  std::string address() const { return server_.address(); }
-  bool wait_done(std::chrono::milliseconds timeout) {
-    return wait_until([this] { return server_.handled() >= 1; }, timeout);
-  }
-  std::vector<raw::RawFrame> frames() {
-    std::lock_guard lock(mutex_);
-    return frames_;
-  }
-  std::string request_head() {
-    std::lock_guard lock(mutex_);
-    return head_;
-  }
-
- private:
-  void serve(int fd) {
-    auto head = raw::read_head(fd, 5s);
-    if (!head) return;
-    {
-      std::lock_guard lock(mutex_);
-      head_ = *head;
-    }
-    const std::string key = raw::header_value(*head, "Sec-WebSocket-Key").value_or("");
-    if (!raw::write_all(fd,
-                        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        "Sec-WebSocket-Accept: " +
-                            ws::compute_accept(key) + "\r\n\r\n")) {
-      return;
-    }
-    while (auto frame = raw::read_frame(fd, 5s)) {
-      {
-        std::lock_guard lock(mutex_);
-        frames_.push_back(*frame);
-      }
-      if (frame->opcode == 0x8) {
-        raw::write_all(fd, raw::server_frame(0x8, frame->payload.substr(0, 125)));
-        break;
-      }
-    }
-  }
-
-  std::mutex mutex_;
-  std::string head_;
-  std::vector<raw::RawFrame> frames_;
-  TinyServer server_;  // last: its thread stops before the members it uses go
-};
-
 void expect_going_away_to_backend(RecordingBackend& backend) {
   ASSERT_TRUE(backend.wait_done(5s));
   const std::vector<raw::RawFrame> frames = backend.frames();

@@ -1,8 +1,9 @@
 // permessage-deflate end to end (RFC 7692): compression: terminate over HTTP/1.1 (cleartext and
 // TLS) and HTTP/2 (RFC 8441, h2c and TLS) with every window/takeover option, the bomb limit
 // (1009), corrupt data (1002), min_message_bytes; compression: off strips offers, passthrough
-// keeps them. The client side compresses with ws/permessage_deflate; the backend (wsgate-echo,
-// which never negotiates an extension, and a recording TinyServer) must see plain frames.
+// keeps them. The client side compresses with ws/permessage_deflate; behind terminate the backend
+// (wsgate-echo, which would agree to permessage-deflate if offered it, and a recording TinyServer)
+// must see no offer and plain frames.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -297,9 +298,11 @@ TEST_P(DeflateTest, OffStripsTheOfferAndAnswersNone) {
 TEST_P(DeflateTest, PassthroughForwardsTheOffer) {
   DeflateSetup setup(GetParam());
   WsClient client;
-  // wsgate-echo declines every extension, so the answer has none.
-  EXPECT_EQ(setup.upgrade(client, "/headers", "permessage-deflate; client_max_window_bits"), "");
-  const std::string json = backend_headers(client, nullptr);
+  // wsgate-echo agrees to permessage-deflate: its answer and its compressed frames are relayed as they are.
+  const std::string answer = setup.upgrade(client, "/headers", "permessage-deflate; client_max_window_bits");
+  ASSERT_TRUE(answer.starts_with("permessage-deflate")) << answer;
+  DeflatePeer peer(params_from_answer(answer));
+  const std::string json = backend_headers(client, &peer);
   EXPECT_NE(json.find(R"("sec-websocket-extensions":"permessage-deflate; client_max_window_bits")"),
             std::string::npos)
       << json;

@@ -29,6 +29,7 @@
 
 #include "tests/integration/harness.hpp"
 #include "tests/integration/ws_client.hpp"
+#include "ws/handshake.hpp"
 
 namespace wsgate::test {
 
@@ -307,6 +308,73 @@ class TinyServer {
   std::atomic<std::size_t> accepted_{0};
   std::atomic<std::size_t> handled_{0};
   std::thread thread_;
+};
+
+// A backend that accepts upgrades (one at a time) and records every frame it gets until a close
+// (which it answers) or 5 s of silence. It never answers PINGs unless `answer_pings`, and can offer
+// `subprotocol` in its 101 (the client must have offered it).
+class RecordingBackend {
+ public:
+  // `after_upgrade`: raw bytes it writes right after its 101 (frames a misbehaving backend sends).
+  explicit RecordingBackend(bool answer_pings = false, std::string subprotocol = {},
+                            std::string after_upgrade = {})
+      : answer_pings_(answer_pings),
+        subprotocol_(std::move(subprotocol)),
+        after_upgrade_(std::move(after_upgrade)),
+        server_([this](int fd) { serve(fd); }) {}
+
+  std::string address() const { return server_.address(); }
+  bool wait_done(std::chrono::milliseconds timeout) {
+    return wait_until([this] { return server_.handled() >= 1; }, timeout);
+  }
+  std::size_t connections() const { return server_.accepted(); }
+  std::vector<raw::RawFrame> frames() {
+    std::lock_guard lock(mutex_);
+    return frames_;
+  }
+  std::string request_head() {
+    std::lock_guard lock(mutex_);
+    return head_;
+  }
+
+ private:
+  void serve(int fd) {
+    auto head = raw::read_head(fd, std::chrono::seconds(5));
+    if (!head) return;
+    {
+      std::lock_guard lock(mutex_);
+      head_ = *head;
+    }
+    const std::string key = raw::header_value(*head, "Sec-WebSocket-Key").value_or("");
+    std::string answer =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: " +
+        ws::compute_accept(key) + "\r\n";
+    if (!subprotocol_.empty()) answer += "Sec-WebSocket-Protocol: " + subprotocol_ + "\r\n";
+    if (!raw::write_all(fd, answer + "\r\n" + after_upgrade_)) return;
+    while (auto frame = raw::read_frame(fd, std::chrono::seconds(5))) {
+      {
+        std::lock_guard lock(mutex_);
+        frames_.push_back(*frame);
+      }
+      if (frame->opcode == 0x9 && answer_pings_) {
+        raw::write_all(fd, raw::server_frame(0xA, frame->payload));
+        continue;
+      }
+      if (frame->opcode == 0x8) {
+        raw::write_all(fd, raw::server_frame(0x8, frame->payload.substr(0, 125)));
+        break;
+      }
+    }
+  }
+
+  const bool answer_pings_;
+  const std::string subprotocol_;
+  const std::string after_upgrade_;
+  std::mutex mutex_;
+  std::string head_;
+  std::vector<raw::RawFrame> frames_;
+  TinyServer server_;  // last: its thread stops before the members it uses go
 };
 
 }  // namespace wsgate::test

@@ -339,7 +339,7 @@ std::optional<Message> H2Client::next_message(std::int32_t stream, StreamState& 
         return control;
       }
       if (opcode == ws::Opcode::kPing) {
-        queue_frame(stream, ws::Opcode::kPong, control.payload);
+        if (auto_pong_) queue_frame(stream, ws::Opcode::kPong, control.payload);
         if (options.return_pings) return control;
         continue;
       }

@@ -112,6 +112,8 @@ class H2Client {
   std::optional<Message> recv_message(std::int32_t stream,
                                       std::chrono::milliseconds timeout = kDefaultTimeout,
                                       RecvOptions options = {});
+  // Answer PINGs with PONGs inside recv_message (default true).
+  void set_auto_pong(bool enabled) { auto_pong_ = enabled; }
   // Queues a close frame (empty payload if code is nullopt).
   bool close(std::int32_t stream, std::optional<std::uint16_t> code = 1000, std::string_view reason = {});
   // Receives until the peer's close frame; data messages before it are discarded.
@@ -173,6 +175,7 @@ class H2Client {
   bool settings_received_ = false;
   bool closed_ = false;
   std::string error_;
+  bool auto_pong_ = true;
 };
 
 }  // namespace wsgate::test

@@ -1,5 +1,6 @@
-# Process helpers shared by the shell-driven tests (tests/browser, tests/observability).
-# Source it; the caller defines kStartSeconds and keeps the PIDs it started in `pids`.
+# Process helpers shared by the shell-driven tests.
+# Source it; the caller defines kStartSeconds and keeps the PIDs it started in `pids`
+# (tests/browser, tests/observability, tests/conformance).
 
 # wait_for_line FILE REGEX PID: prints the first capture group of the first matching line.
 wait_for_line() {
@@ -37,4 +38,40 @@ stop_pids() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
+}
+
+# start_watchdog SECONDS: SIGTERMs this script after SECONDS (the caller traps TERM); the watchdog's
+# PID goes into `pids` so stop_pids ends it.
+start_watchdog() {
+  local seconds=$1
+  (
+    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+    sleep "$seconds" &
+    sleeper=$!
+    wait "$sleeper"
+    kill -TERM $$ 2>/dev/null
+  ) &
+  pids+=($!)
+}
+
+# start_echo BIN DIR: starts wsgate-echo on an ephemeral loopback port, log in DIR/echo.log; sets
+# echo_port. Returns 1 (after printing the log) if it did not start within kStartSeconds.
+start_echo() {
+  local bin=$1 dir=$2
+  "$bin" --listen 127.0.0.1:0 >"$dir/echo.log" 2>&1 &
+  pids+=($!)
+  echo_port=$(wait_for_line "$dir/echo.log" 'wsgate-echo listening on 127\.0\.0\.1:([0-9]+)' "${pids[-1]}") ||
+    { cat "$dir/echo.log" >&2; return 1; }
+}
+
+# start_wsgate BIN CONFIG DIR: starts wsgate with CONFIG, output in DIR/wsgate.{out,err}; sets
+# wsgate_pid and port (the port of the listener named "public"). Returns 1 (after printing its
+# stderr) if it did not start within kStartSeconds.
+start_wsgate() {
+  local bin=$1 config=$2 dir=$3
+  "$bin" --config "$config" >"$dir/wsgate.out" 2>"$dir/wsgate.err" &
+  wsgate_pid=$!
+  pids+=("$wsgate_pid")
+  port=$(wait_for_line "$dir/wsgate.err" 'wsgate: listener public listening on 127\.0\.0\.1:([0-9]+)' "$wsgate_pid") ||
+    { cat "$dir/wsgate.err" >&2; return 1; }
 }

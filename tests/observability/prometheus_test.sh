@@ -49,14 +49,7 @@ trap cleanup EXIT
 trap 'echo "prometheus: interrupted or out of time (${kTotalSeconds}s)" >&2; fail "finished in time"; finish' INT TERM
 
 # Watchdog: the whole run is bounded.
-(
-  trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
-  sleep "$kTotalSeconds" &
-  sleeper=$!
-  wait "$sleeper"
-  kill -TERM $$ 2>/dev/null
-) &
-pids+=($!)
+start_watchdog "$kTotalSeconds"
 
 # ---- prerequisites ----
 for bin in "$wsgate" "$echo_bin"; do
