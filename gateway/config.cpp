@@ -276,7 +276,8 @@ class Loader;
 const std::vector<std::string> kRouteOptionKeys{"allowed_origins", "subprotocols",   "require_subprotocol",
                                                 "keepalive",       "idle_timeout",   "max_message_bytes",
                                                 "max_frame_bytes", "max_websockets", "handshake_timeout",
-                                                "close_timeout",   "compression",    "validate"};
+                                                "close_timeout",   "compression",    "validate",
+                                                "deflate"};
 
 // Thrown inside the loader when a budget below runs out; caught in load_config_string.
 struct LoadStopped {};
@@ -518,6 +519,7 @@ class Loader {
   void load_route(const YAML::Node& node, const std::string& path);
   void load_route_defaults(const YAML::Node& node, const std::string& path);
   void load_route_options(MapView& m, RouteConfig& route);
+  void load_deflate(const YAML::Node& node, const std::string& path, DeflateConfig& deflate);
   void load_keepalive(const YAML::Node& node, const std::string& path, KeepaliveConfig& out,
                       std::vector<std::string> extra_keys, const std::function<void(MapView&)>& extra);
   void load_backend(const YAML::Node& node, const std::string& path);
@@ -855,6 +857,12 @@ void Loader::load_route(const YAML::Node& node, const std::string& path) {
   if (auto v = m->get("static")) {
     if (auto text = string(*v, m->path_of("static"))) route.static_dir = *text;
   }
+  // Either may come from route_defaults: checked on the route as loaded.
+  if (route.compression == Compression::kTerminate && route.validate == Validate::kOff) {
+    const std::string p = m->path_of("compression");
+    error(p, config_.error_at(p, "").mark,
+          "compression: terminate parses every frame; it cannot be combined with validate: off");
+  }
   if (ok) {
     config_.routes.push_back(std::move(route));
     route_backend_paths_.push_back(m->path_of("backend"));
@@ -928,6 +936,8 @@ void Loader::load_route_options(MapView& m, RouteConfig& route) {
     static const Validate kValues[] = {Validate::kOff, Validate::kFrames, Validate::kFull};
     if (auto i = choice(*v, m.path_of("validate"), {"off", "frames", "full"})) route.validate = kValues[*i];
   }
+  // permessage-deflate termination options (compression: terminate).
+  if (auto v = m.get("deflate")) load_deflate(*v, m.path_of("deflate"), route.deflate);
 }
 
 // {interval, timeout} plus `extra_keys`, read by `extra`.
@@ -953,6 +963,41 @@ void Loader::load_keepalive(const YAML::Node& node, const std::string& path, Kee
     }
   }
   if (extra) extra(*keepalive);
+}
+
+void Loader::load_deflate(const YAML::Node& node, const std::string& path, DeflateConfig& deflate) {
+  auto m = open_map(node, path,
+                    {"server_max_window_bits", "client_max_window_bits", "server_no_context_takeover",
+                     "client_no_context_takeover", "max_inflated_message_bytes", "min_message_bytes", "level",
+                     "mem_level"});
+  if (!m) return;
+  struct IntField {
+    const char* key;
+    int* out;
+    std::uint64_t min;
+    std::uint64_t max;
+  };
+  for (const auto& field : {IntField{"server_max_window_bits", &deflate.server_max_window_bits, 8, 15},
+                            IntField{"client_max_window_bits", &deflate.client_max_window_bits, 8, 15},
+                            IntField{"level", &deflate.level, 1, 9},
+                            IntField{"mem_level", &deflate.mem_level, 1, 9}}) {
+    if (auto v = m->get(field.key)) {
+      if (auto n = integer(*v, m->path_of(field.key), field.min, field.max)) *field.out = static_cast<int>(*n);
+    }
+  }
+  for (auto [key, out] : {std::pair{"server_no_context_takeover", &deflate.server_no_context_takeover},
+                          std::pair{"client_no_context_takeover", &deflate.client_no_context_takeover}}) {
+    if (auto v = m->get(key)) {
+      if (auto b = boolean(*v, m->path_of(key))) *out = *b;
+    }
+  }
+  constexpr std::uint64_t kU64 = std::numeric_limits<std::uint64_t>::max();
+  if (auto v = m->get("max_inflated_message_bytes")) {
+    if (auto n = size(*v, m->path_of("max_inflated_message_bytes"), 1, kU64)) deflate.max_inflated_message_bytes = *n;
+  }
+  if (auto v = m->get("min_message_bytes")) {
+    if (auto n = size(*v, m->path_of("min_message_bytes"), 0, kU64)) deflate.min_message_bytes = *n;
+  }
 }
 
 void Loader::load_backend(const YAML::Node& node, const std::string& path) {

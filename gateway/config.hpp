@@ -88,6 +88,18 @@ struct KeepaliveConfig {
 enum class PeerPings { kForward, kAnswer };
 
 enum class Compression { kPassthrough, kOff, kTerminate };
+
+// permessage-deflate termination (RFC 7692), used with compression: terminate.
+struct DeflateConfig {
+  int server_max_window_bits = 15;          // 8..15: window of the gateway's compressor
+  int client_max_window_bits = 15;          // 8..15: largest client compressor window accepted
+  bool server_no_context_takeover = false;  // gateway resets (and frees) its compressor per message
+  bool client_no_context_takeover = false;  // client must reset per message (gateway frees its inflater)
+  std::uint64_t max_inflated_message_bytes = 16 * 1024 * 1024;  // bomb limit per client message (1009)
+  std::uint64_t min_message_bytes = 0;      // smaller gateway->client messages go uncompressed
+  int level = 6;                            // zlib compression level 1..9
+  int mem_level = 8;                        // zlib memLevel 1..9: compressor memory (see docs)
+};
 enum class Validate { kOff, kFrames, kFull };
 
 struct RouteConfig {
@@ -112,6 +124,7 @@ struct RouteConfig {
       handshake_timeout;                // backend's upgrade answer; default: the backend's handshake_timeout
   std::optional<Millis> close_timeout;  // default: limits.close_timeout
   Compression compression = Compression::kPassthrough;
+  DeflateConfig deflate;                   // options for compression: terminate
   Validate validate = Validate::kFrames;
   std::optional<std::string> static_dir;  // plain GET/HEAD served from this folder
 };

@@ -272,7 +272,9 @@ void H1Session::start_relay(UpstreamOutcome outcome) {
   options.route = observer_.route_index().value_or(0);
 
   auto self = shared_from_this();
-  relay_ = std::make_shared<Relay>(worker_.io().get_executor(), client_, outcome.transport, options,
+  auto client_side = terminate_compression(worker_.io().get_executor(), client_,
+                                           deflate_channel_options(*route_, accepted, options), client_pending_);
+  relay_ = std::make_shared<Relay>(worker_.io().get_executor(), client_side, outcome.transport, options,
                                    [self](const RelayResult& result) {
                                      self->observer_.ended(result);
                                      self->finish();

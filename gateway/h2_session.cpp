@@ -299,7 +299,10 @@ void H2Session::on_upstream(std::int32_t stream_id, UpstreamOutcome outcome) {
   options.metrics = worker_.metrics();
   options.route = st.observer->route_index().value_or(0);
   std::weak_ptr<H2Session> weak = weak_from_this();
-  st.relay = std::make_shared<Relay>(worker_.io().get_executor(), st.channel, outcome.transport, options,
+  std::vector<std::uint8_t> no_pending;
+  auto client_side = terminate_compression(worker_.io().get_executor(), st.channel,
+                                           deflate_channel_options(*st.route, accepted, options), no_pending);
+  st.relay = std::make_shared<Relay>(worker_.io().get_executor(), client_side, outcome.transport, options,
                                      [weak, stream_id](const RelayResult& result) {
                                        auto self = weak.lock();
                                        if (!self) return;

@@ -7,6 +7,7 @@
 
 #include "ws/frame.hpp"
 #include "ws/handshake.hpp"
+#include "ws/permessage_deflate.hpp"
 
 namespace wsgate::gw {
 
@@ -189,7 +190,35 @@ AcceptedUpgrade accept_backend_upgrade(const RouteConfig& route, const ClientReq
     if (in_list(kNotForwardedBack, h.name)) continue;
     out.client_headers.add(h.name, h.value);
   }
+  // RFC 7692 termination: the backend was offered no permessage-deflate. Should it have
+  // agreed to another extension, whose RSV bits and order are unknown here, stay out of the way.
+  if (route.compression == Compression::kTerminate && out.allowed_rsv == 0) {
+    if (auto offered = client.headers.get_joined("Sec-WebSocket-Extensions")) {
+      ws::DeflateServerOptions server;
+      server.server_max_window_bits = route.deflate.server_max_window_bits;
+      server.client_max_window_bits = route.deflate.client_max_window_bits;
+      server.server_no_context_takeover = route.deflate.server_no_context_takeover;
+      server.client_no_context_takeover = route.deflate.client_no_context_takeover;
+      if (auto agreement = ws::negotiate_deflate(*offered, server)) {
+        out.terminated_deflate = agreement->params;
+        out.client_headers.add("Sec-WebSocket-Extensions", ws::format_extensions({agreement->response}));
+      }
+    }
+  }
   return out;
+}
+
+std::optional<DeflateChannelOptions> deflate_channel_options(const RouteConfig& route, const AcceptedUpgrade& upgrade,
+                                                             const RelayOptions& relay) {
+  if (!upgrade.terminated_deflate) return std::nullopt;
+  DeflateChannelOptions o;
+  o.params = *upgrade.terminated_deflate;
+  o.max_message_bytes = relay.client_frames.max_message_bytes;  // the same limit on both, see relay_options
+  o.min_message_bytes = route.deflate.min_message_bytes;
+  o.level = route.deflate.level;
+  o.mem_level = route.deflate.mem_level;
+  o.client_frames = relay.client_frames.frame;
+  return o;
 }
 
 h1::Headers passthrough_answer_headers(const h1::ResponseHead& backend_answer) {
@@ -230,6 +259,13 @@ RelayOptions relay_options(const Config& config, const RouteConfig& route, const
   };
   options.client_frames = frame_rules(ws::Sender::kClient);
   options.backend_frames = frame_rules(ws::Sender::kServer);
+  if (upgrade.terminated_deflate) {
+    // The relay sees inflated client messages: one limit serves max_message_bytes and the
+    // bomb limit, so the DeflateChannel can make the relay close with 1009 (deflate_channel.hpp).
+    std::uint64_t& limit = options.client_frames.max_message_bytes;
+    limit = limit == 0 ? route.deflate.max_inflated_message_bytes
+                       : std::min(limit, route.deflate.max_inflated_message_bytes);
+  }
   return options;
 }
 

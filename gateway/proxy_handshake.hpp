@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gateway/config.hpp"
+#include "gateway/deflate_channel.hpp"
 #include "gateway/relay.hpp"
 #include "h1/message.hpp"
 
@@ -45,11 +46,14 @@ struct AcceptedUpgrade {
   h1::Headers client_headers;    // fields for the client's answer (subprotocol, extensions, cookies...)
   std::uint8_t allowed_rsv = 0;  // RSV bits the negotiated extensions use
   bool deflate = false;          // permessage-deflate was negotiated end to end
+  std::optional<ws::DeflateParams> terminated_deflate;  // compression: terminate: agreed with the client
 };
 
 // Validates the backend's 101 against what the client offered (RFC 6455 §4.1:
 // a subprotocol or extension that was not offered fails the handshake) and
 // collects the headers to pass on. Upgrade/Connection/Accept are not included.
+// With compression: terminate, negotiates permessage-deflate with the client's
+// offer (RFC 7692 §5) and adds the answer to client_headers.
 AcceptedUpgrade accept_backend_upgrade(const RouteConfig& route, const ClientRequest& client,
                                        const h1::ResponseHead& backend_answer);
 
@@ -58,6 +62,11 @@ h1::Headers passthrough_answer_headers(const h1::ResponseHead& backend_answer);
 
 // The relay's rules for this route and negotiation.
 RelayOptions relay_options(const Config& config, const RouteConfig& route, const AcceptedUpgrade& upgrade);
+
+// compression: terminate with an agreement: how the client Channel is wrapped
+// (gateway/deflate_channel.hpp); nullopt: the client Channel is used as it is.
+std::optional<DeflateChannelOptions> deflate_channel_options(const RouteConfig& route, const AcceptedUpgrade& upgrade,
+                                                             const RelayOptions& relay);
 
 bool iequals(std::string_view a, std::string_view b);
 

@@ -33,11 +33,6 @@ std::vector<ConfigError> unsupported_features(const Config& config) {
   auto refuse = [&](const std::string& path, const std::string& what) {
     errors.push_back(config.error_at(path, what + " is not supported yet"));
   };
-  for (std::size_t i = 0; i < config.routes.size(); ++i) {
-    const auto& r = config.routes[i];
-    std::string base = "routes[" + std::to_string(i) + "]";
-    if (r.compression == Compression::kTerminate) refuse(base + ".compression", "compression: terminate");
-  }
   for (std::size_t i = 0; i < config.backends.size(); ++i) {
     if (config.backends[i].protocol != BackendProtocol::kHttp1) {
       refuse("backends[" + std::to_string(i) + "].protocol", "an HTTP/2 backend protocol");

@@ -127,6 +127,10 @@ bool MessageDeflate::deflate_message(std::span<const std::uint8_t> data, std::ve
   // RFC 7692 §7.2.1: the sync flush's empty stored block (00 00 ff ff) is not sent.
   if (out.size() >= kTail.size() && std::equal(kTail.begin(), kTail.end(), out.end() - 4))
     out.resize(out.size() - 4);
+  // RFC 7692 §7.2.3.6: an empty message right after a flush gives zlib nothing to do (no
+  // output at all); it is sent as one 0x00 byte. An empty payload would leave the peer's
+  // inflater inside a stored block ("invalid stored block lengths" on the next message).
+  if (out.empty()) out.push_back(0x00);
   return true;
 }
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-targets=(fuzz_frame_parser fuzz_h1_head_parser fuzz_config fuzz_h2_server_session)
+targets=(fuzz_frame_parser fuzz_h1_head_parser fuzz_config fuzz_h2_server_session fuzz_permessage_deflate)
 tools/build.sh fuzz --target "${targets[@]}"
 for t in "${targets[@]}"; do
   corpus=build-fuzz/corpus-$t

@@ -51,6 +51,13 @@ else
   failed=$((failed + 1))
 fi
 
+echo "== compression: python3-websockets through wsgate (permessage-deflate terminate/passthrough/off)"
+if tests/compression/python_client_test.sh build/gateway/wsgate build/tools/wsgate-echo; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+
 echo "== observability: real Prometheus scraping wsgate"
 if tests/observability/prometheus_test.sh build/gateway/wsgate build/tools/wsgate-echo; then
   passed=$((passed + 1))

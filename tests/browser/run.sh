@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser test: wsgate serves deploy/demo over TLS (h2 + http/1.1) and proxies /echo to
 # wsgate-echo; test.mjs drives headless Chromium through the page and checks its net-log for
-# an RFC 8441 WebSocket on the page's HTTP/2 connection. Builds nothing.
+# an RFC 8441 WebSocket on the page's HTTP/2 connection; /deflate (compression: terminate)
+# checks permessage-deflate with Chromium's own offer. Builds nothing.
 # Usage: tests/browser/run.sh [WSGATE_BIN [WSGATE_ECHO_BIN]]   (or env WSGATE_BIN / WSGATE_ECHO_BIN;
 #        default build/gateway/wsgate and build/tools/wsgate-echo)
 # Env: CHROMIUM (default /usr/bin/chromium). Output: tests/browser/out/{demo.png,netlog.json}.
@@ -65,6 +66,11 @@ admin:
 access_log:
   path: "off"
 routes:
+  - name: deflate
+    match:
+      path_prefix: /deflate
+    backend: echo
+    compression: terminate
   - name: demo
     match:
       path_prefix: /

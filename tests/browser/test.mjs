@@ -1,7 +1,8 @@
 // Browser test of the demo page (deploy/demo) served by wsgate over TLS: headless Chromium loads
 // the page, connects, exchanges three messages through the echo backend and closes; then
 // Chromium's net-log must show the WebSocket as an RFC 8441 extended CONNECT (:protocol websocket)
-// on the page's own HTTP/2 session, and no HTTP/1.1 Upgrade handshake anywhere.
+// on the page's own HTTP/2 session, and no HTTP/1.1 Upgrade handshake anywhere. A second WebSocket
+// on /deflate (compression: terminate) must negotiate permessage-deflate and echo.
 // Usage: node test.mjs https://127.0.0.1:PORT/   (run.sh starts the processes and calls this)
 // Env: CHROMIUM (default /usr/bin/chromium), OUT_DIR (default ./out), TEST_TIMEOUT_MS (default 40000),
 //      USER_DATA_DIR (default: a fresh temp dir; removed after).
@@ -104,6 +105,31 @@ async function drivePage() {
     const errors = await page.$$eval('#log li[data-kind="error"]', (els) => els.length);
     check('no WebSocket errors in the log', errors === 0, `${errors} error entries`);
     check('no console errors', consoleErrors.length === 0, consoleErrors.join(' | '));
+
+    // compression: terminate on /deflate (run.sh): Chromium offers permessage-deflate, the gateway
+    // answers it and (de)compresses; the page's WebSocket reports the negotiated extension.
+    const deflate = await page.evaluate(async (url) => {
+      const ws = new WebSocket(url);
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = () => reject(new Error('WebSocket error'));
+      });
+      const big = JSON.stringify(Array.from({ length: 5000 }, (_, i) => ({ id: i, text: 'hello world' })));
+      const texts = ['hello', 'héllo ✓', big, ''];
+      const echoed = [];
+      for (const text of texts) {
+        const got = new Promise((resolve) => { ws.onmessage = (e) => resolve(e.data); });
+        ws.send(text);
+        echoed.push(await got);
+      }
+      const closed = new Promise((resolve) => { ws.onclose = (e) => resolve(e.code); });
+      ws.close(1000);
+      return { extensions: ws.extensions, echoed: texts.every((t, i) => echoed[i] === t), code: await closed };
+    }, `wss://${origin.host}/deflate`);
+    check('compression: terminate negotiates permessage-deflate with Chromium',
+      /^permessage-deflate/.test(deflate.extensions), `extensions "${deflate.extensions}"`);
+    check('compressed messages echoed (5 B .. 150 KB)', deflate.echoed);
+    check('compressed WebSocket closes with 1000', deflate.code === 1000, `code ${deflate.code}`);
 
     await page.screenshot({ path: path.join(outDir, 'demo.png'), fullPage: true });
   } finally {

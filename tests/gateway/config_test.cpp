@@ -210,12 +210,50 @@ TEST(ConfigDefaults, MinimalConfigGetsHeaderDefaults) {
   EXPECT_EQ(route.compression, Compression::kPassthrough);
   EXPECT_EQ(route.validate, Validate::kFrames);
   EXPECT_FALSE(route.static_dir.has_value());
+  EXPECT_EQ(route.deflate.server_max_window_bits, 15);
+  EXPECT_EQ(route.deflate.client_max_window_bits, 15);
+  EXPECT_FALSE(route.deflate.server_no_context_takeover);
+  EXPECT_FALSE(route.deflate.client_no_context_takeover);
+  EXPECT_EQ(route.deflate.max_inflated_message_bytes, 16u << 20);
+  EXPECT_EQ(route.deflate.min_message_bytes, 0u);
+  EXPECT_EQ(route.deflate.level, 6);
+  EXPECT_EQ(route.deflate.mem_level, 8);
 
   const auto& backend = config->backends.at(0);
   EXPECT_EQ(backend.protocol, BackendProtocol::kHttp1);
   EXPECT_EQ(backend.connect_timeout, 2s);
   EXPECT_EQ(backend.handshake_timeout, 5s);
   EXPECT_FALSE(backend.tls.has_value());
+}
+
+TEST(ConfigValues, DeflateOptionsReadBack) {
+  auto config = load_ok(R"(listeners: [{name: l, address: "0.0.0.0:80"}]
+routes:
+  - name: r
+    backend: b
+    compression: terminate
+    deflate:
+      server_max_window_bits: 8
+      client_max_window_bits: 12
+      server_no_context_takeover: true
+      client_no_context_takeover: true
+      max_inflated_message_bytes: 1MiB
+      min_message_bytes: 64
+      level: 1
+      mem_level: 9
+backends: [{name: b, endpoints: ["127.0.0.1:1"]}]
+)");
+  ASSERT_NE(config, nullptr);
+  const DeflateConfig& d = config->routes.at(0).deflate;
+  EXPECT_EQ(config->routes.at(0).compression, Compression::kTerminate);
+  EXPECT_EQ(d.server_max_window_bits, 8);
+  EXPECT_EQ(d.client_max_window_bits, 12);
+  EXPECT_TRUE(d.server_no_context_takeover);
+  EXPECT_TRUE(d.client_no_context_takeover);
+  EXPECT_EQ(d.max_inflated_message_bytes, 1u << 20);
+  EXPECT_EQ(d.min_message_bytes, 64u);
+  EXPECT_EQ(d.level, 1);
+  EXPECT_EQ(d.mem_level, 9);
 }
 
 TEST(ConfigDefaults, TlsListenerDefaultsToH2AndHttp1) {
@@ -586,6 +624,34 @@ backends: [{name: b, endpoints: ["127.0.0.1:1"]}]
              "routes[0].validate: expected one of off | frames | full, got \"strict\" (wsgate.yaml:9:15)",
              "routes[0].max_message_bytes: expected a size like 64KiB, got \"lots\" (wsgate.yaml:10:24)",
              "routes[0].static: must not be empty (wsgate.yaml:11:13)"}},
+        ErrorCase{
+            "DeflateRules",
+            R"(listeners: [{name: l, address: "0.0.0.0:80"}]
+routes:
+  - name: r
+    backend: b
+    compression: terminate
+    validate: "off"
+    deflate:
+      server_max_window_bits: 7
+      client_max_window_bits: 16
+      server_no_context_takeover: yes
+      max_inflated_message_bytes: 0
+      min_message_bytes: lots
+      mem_level: 10
+      client_max_window_bit: 9
+backends: [{name: b, endpoints: ["127.0.0.1:1"]}]
+)",
+            {"routes[0].compression: compression: terminate parses every frame; it cannot be combined with "
+             "validate: off (wsgate.yaml:5:18)",
+             "routes[0].deflate.server_max_window_bits: must be between 8 and 15 (wsgate.yaml:8:31)",
+             "routes[0].deflate.client_max_window_bits: must be between 8 and 15 (wsgate.yaml:9:31)",
+             "routes[0].deflate.server_no_context_takeover: expected true or false, got \"yes\" (wsgate.yaml:10:35)",
+             "routes[0].deflate.max_inflated_message_bytes: must be at least 1 bytes (wsgate.yaml:11:35)",
+             "routes[0].deflate.min_message_bytes: expected a size like 64KiB, got \"lots\" (wsgate.yaml:12:26)",
+             "routes[0].deflate.mem_level: must be between 1 and 9 (wsgate.yaml:13:18)",
+             "routes[0].deflate.client_max_window_bit: unknown key (did you mean \"client_max_window_bits\"?) "
+             "(wsgate.yaml:14:7)"}},
         ErrorCase{
             "BackendRules",
             R"(listeners: [{name: l, address: "0.0.0.0:80"}]

@@ -71,7 +71,8 @@ struct H2Client::StreamState {
   bool remote_ended = false;            // END_STREAM from the server
   std::optional<h2::ErrorCode> closed;  // the stream is gone (RST code or kNoError)
   std::string ws_error;                 // a framing error in the server's bytes
-  ws::FrameParser parser{ws::FrameParserOptions{.sender = ws::Sender::kServer}};
+  // RSV1 is accepted (permessage-deflate tests check Message::rsv themselves).
+  ws::FrameParser parser{ws::FrameParserOptions{.sender = ws::Sender::kServer, .allowed_rsv = ws::kRsv1}};
   std::optional<Frame> partial_frame;      // frame being assembled
   std::optional<Message> partial_message;  // fragmented message being assembled
   std::size_t queued_bytes() const {
