@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <optional>
+#include <ostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "tests/integration/gateway_h2_test_util.hpp"
@@ -182,6 +184,75 @@ backends:
   ASSERT_TRUE(r) << client.last_error();
   EXPECT_EQ(r->status, 200);
 }
+
+}  // namespace
+}  // namespace wsgate::test::h2_gateway
+
+namespace wsgate::test::h2_gateway {
+namespace {
+
+// A client breaking RFC 6455 on an HTTP/2 stream gets the same close codes as over HTTP/1.1
+// (1002, 1007 with validate: full, 1009), and the other streams of the connection go on.
+struct ClientViolation {
+  std::string name;
+  std::string frame;  // raw WebSocket bytes sent on the stream
+  std::uint16_t code;
+};
+
+void PrintTo(const ClientViolation& v, std::ostream* os) { *os << v.name; }
+
+class GatewayH2ClientViolationTest : public GatewayH2Fixture<std::tuple<Transport, ClientViolation>> {
+ protected:
+  Transport transport() const override { return std::get<0>(GetParam()); }
+};
+
+TEST_P(GatewayH2ClientViolationTest, OffenderGetsItsCloseOtherStreamsGoOn) {
+  const ClientViolation& v = std::get<1>(GetParam());
+  start({},
+        "  - name: full\n    match: {path: /full}\n    backend: echo\n    validate: full\n"
+        "    max_frame_bytes: 1000\n");
+  H2Client client;
+  ASSERT_TRUE(connect(client));
+  const std::int32_t bad = open_echo(client, "/full");
+  const std::int32_t good = open_echo(client, "/full");
+  ASSERT_GT(bad, 0);
+  ASSERT_GT(good, 0);
+  client.queue_data(bad, v.frame);
+  ASSERT_TRUE(client.flush(bad));
+  auto close = client.expect_close(bad, 3s);
+  ASSERT_TRUE(close) << client.last_error();
+  EXPECT_EQ(close->close_code, std::optional<std::uint16_t>(v.code));
+  EXPECT_TRUE(echo_once(client, good, "the neighbour is fine"));
+}
+
+std::string masked(std::uint8_t opcode, std::string_view payload, bool fin = true, std::uint8_t rsv = 0) {
+  return WsClient::build_frame(opcode, payload, fin, ws::MaskKey{9, 8, 7, 6}, rsv);
+}
+
+std::string unmasked_text() {
+  std::string f;
+  f += static_cast<char>(0x81);
+  f += static_cast<char>(0x02);
+  f += "hi";
+  return f;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Gateway, GatewayH2ClientViolationTest,
+    ::testing::Combine(
+        kBothTransports,
+        ::testing::Values(ClientViolation{"Unmasked", unmasked_text(), 1002},
+                          ClientViolation{"UnnegotiatedRsv1", masked(0x1, "x", true, 0x40), 1002},
+                          ClientViolation{"ReservedOpcode", masked(0x3, ""), 1002},
+                          ClientViolation{"FragmentedPing", masked(0x9, "", false), 1002},
+                          ClientViolation{"CloseCode1005", masked(0x8, std::string("\x03\xed", 2)), 1002},
+                          ClientViolation{"ContinuationWithoutStart", masked(0x0, "x"), 1002},
+                          ClientViolation{"InvalidUtf8", masked(0x1, "\xc3\x28"), 1007},
+                          ClientViolation{"FrameOverMaxFrameBytes", masked(0x2, std::string(1001, 'b')),
+                                          1009})),
+    [](const ::testing::TestParamInfo<std::tuple<Transport, ClientViolation>>& p) {
+      return transport_name(std::get<0>(p.param)) + "_" + std::get<1>(p.param).name;
+    });
 
 }  // namespace
 }  // namespace wsgate::test::h2_gateway
