@@ -6,8 +6,8 @@
 # build/tools/wsgate-echo, build/tools/wsgate-load; nothing is built), IDLE_N (h1 WebSockets,
 # default 9000), IDLE_H2_CONNS x IDLE_H2_STREAMS (h2, default 100 x 100), WORKERS (default 2),
 # HOLD (seconds the WebSockets stay open, default 8).
-# Per protocol: a fresh echo backend and wsgate; 50 WebSockets opened and closed (warm-up: thread
-# arenas, code pages, lazily built tables); then VmRSS and the fd count of wsgate, /proc/net/sockstat
+# Per protocol: a fresh echo backend and wsgate; 50 WebSockets opened and closed (warm-up, spread
+# over the workers: thread arenas, code pages, lazily built tables); then VmRSS and the fd count of wsgate, /proc/net/sockstat
 # and the socket slabs of /proc/slabinfo are read; wsgate-load --idle opens the WebSockets (no data,
 # no pings, no compression); 2 s after all are established everything is read again. Per WebSocket:
 # RSS and fd deltas of wsgate / N. Kernel memory per socket: the socket slabs' growth / the growth of
@@ -16,6 +16,7 @@
 # bounded; stops only the processes it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
 source bench/lib.sh
 
 which=${1:-both}
@@ -43,7 +44,7 @@ snapshot() {  # snapshot PID FILE: key=value lines
   local pid=$1 out=$2 s
   {
     echo "rss_kib=$(rss_kib "$pid")"
-    echo "fds=$(ls "/proc/$pid/fd" | wc -l)"
+    echo "fds=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)"
     awk '/^TCP:/ {print "tcp_inuse=" $3; print "tcp_mem_pages=" $NF} /^sockets:/ {print "sockets_used=" $3}' /proc/net/sockstat
     for s in $SLABS; do
       awk -v s="$s" '$1 == s {print "slab_" s "=" $2; print "objsize_" s "=" $4}' /proc/slabinfo 2>/dev/null
@@ -87,7 +88,7 @@ YAML
       --warmup 0 --duration 1 --max-seconds 30 --json >/dev/null 2>&1 || true
   else
     mode=h2c; n=$((IDLE_H2_CONNS * IDLE_H2_STREAMS)); load_args=(--connections "$IDLE_H2_CONNS" --streams "$IDLE_H2_STREAMS")
-    "$WSGATE_LOAD_BIN" --mode h2c --target "127.0.0.1:$port" --idle --connections 1 --streams 50 \
+    "$WSGATE_LOAD_BIN" --mode h2c --target "127.0.0.1:$port" --idle --connections 10 --streams 5 \
       --warmup 0 --duration 1 --max-seconds 30 --json >/dev/null 2>&1 || true
   fi
   sleep 1
