@@ -55,10 +55,7 @@ if [[ ! -d "$browser_dir/node_modules/playwright-core" ]]; then
 fi
 
 
-"$echo_bin" --listen 127.0.0.1:0 >"$tmp/echo.log" 2>&1 &
-pids+=($!)
-echo_port=$(wait_for_line "$tmp/echo.log" 'wsgate-echo listening on 127\.0\.0\.1:([0-9]+)' "${pids[-1]}") ||
-  { cat "$tmp/echo.log" >&2; setup_failed "wsgate-echo did not start"; }
+start_echo "$echo_bin" "$tmp" || setup_failed "wsgate-echo did not start"
 
 cat >"$tmp/wsgate.yaml" <<YAML
 workers: 2
