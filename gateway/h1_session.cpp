@@ -272,8 +272,9 @@ void H1Session::start_relay(UpstreamOutcome outcome) {
   options.route = observer_.route_index().value_or(0);
 
   auto self = shared_from_this();
-  auto client_side = terminate_compression(worker_.io().get_executor(), client_,
-                                           deflate_channel_options(*route_, accepted, options), client_pending_);
+  auto client_side =
+      terminate_compression(worker_.io().get_executor(), client_,
+                            deflate_channel_options(*route_, accepted, options), client_pending_);
   relay_ = std::make_shared<Relay>(worker_.io().get_executor(), client_side, outcome.transport, options,
                                    [self](const RelayResult& result) {
                                      self->observer_.ended(result);
@@ -287,6 +288,8 @@ void H1Session::start_relay(UpstreamOutcome outcome) {
   // allocates its own only while bytes are in flight).
   read_buffer_.clear();
   read_buffer_.shrink_to_fit();
+  request_ = h1::RequestHead{};  // nor the request's fields (only the upstream request needed them)
+  client_request_ = ClientRequest{};
   auto backend_pending = std::move(outcome.pending);
   client_->async_write(
       {reinterpret_cast<const std::uint8_t*>(response_bytes_.data()), response_bytes_.size()},

@@ -231,11 +231,12 @@ void H2Session::on_request(std::int32_t stream_id, h2::RequestHeaders&& request)
                                                  client_->remote_address() + "#" + std::to_string(stream_id));
   h1::RequestHead up = build_upstream_request(*route, st.client_request);
   std::weak_ptr<H2Session> weak = weak_from_this();
-  st.upstream = std::make_shared<UpstreamHandshake>(
-      worker_.io(), *backend, worker_.picker(), std::move(up), config_->limits.max_request_head,
-      [weak, stream_id](UpstreamOutcome outcome) {
-        if (auto self = weak.lock()) self->on_upstream(stream_id, std::move(outcome));
-      });
+  st.upstream = std::make_shared<UpstreamHandshake>(worker_.io(), *backend, worker_.picker(), std::move(up),
+                                                    config_->limits.max_request_head,
+                                                    [weak, stream_id](UpstreamOutcome outcome) {
+                                                      if (auto self = weak.lock())
+                                                        self->on_upstream(stream_id, std::move(outcome));
+                                                    });
   st.upstream->set_metrics(worker_.metrics());
   st.upstream->set_handshake_timeout(st.route->handshake_timeout);
   auto upstream = st.upstream;
@@ -315,6 +316,9 @@ void H2Session::on_upstream(std::int32_t stream_id, UpstreamOutcome outcome) {
                                        boost::asio::post(self->worker_.io(),
                                                          [self, stream_id] { self->maybe_erase(stream_id); });
                                      });
+  // The request's fields were needed for the upstream request and the answer only: an open
+  // WebSocket does not keep them.
+  st.client_request = ClientRequest{};
   auto relay = st.relay;
   relay->start({}, std::move(outcome.pending));
   if (worker_.draining() || going_away_) relay->go_away();
@@ -577,7 +581,8 @@ void H2StreamChannel::on_closed(h2::ErrorCode code) {
   if (write_handler_) {
     auto handler = std::move(write_handler_);
     write_handler_ = nullptr;
-    boost::asio::post(executor_, [handler = std::move(handler)] { handler(boost::asio::error::connection_reset); });
+    boost::asio::post(executor_,
+                      [handler = std::move(handler)] { handler(boost::asio::error::connection_reset); });
   }
 }
 
@@ -658,7 +663,8 @@ void H2StreamChannel::push_writes() {
     if (h2.send_data(stream_id_, write_data_.subspan(write_done_, n)) != h2::Error::kNone) {
       auto handler = std::move(write_handler_);
       write_handler_ = nullptr;
-      boost::asio::post(executor_, [handler = std::move(handler)] { handler(boost::asio::error::broken_pipe); });
+      boost::asio::post(executor_,
+                        [handler = std::move(handler)] { handler(boost::asio::error::broken_pipe); });
       return;
     }
     write_done_ += n;
@@ -685,12 +691,14 @@ void H2StreamChannel::fail_waiters() {
   if (read_waiter_) {
     auto handler = std::move(read_waiter_);
     read_waiter_ = nullptr;
-    boost::asio::post(executor_, [handler = std::move(handler)] { handler(boost::asio::error::operation_aborted); });
+    boost::asio::post(executor_,
+                      [handler = std::move(handler)] { handler(boost::asio::error::operation_aborted); });
   }
   if (write_handler_) {
     auto handler = std::move(write_handler_);
     write_handler_ = nullptr;
-    boost::asio::post(executor_, [handler = std::move(handler)] { handler(boost::asio::error::operation_aborted); });
+    boost::asio::post(executor_,
+                      [handler = std::move(handler)] { handler(boost::asio::error::operation_aborted); });
   }
 }
 

@@ -9,7 +9,7 @@
 namespace wsgate::gw {
 
 namespace {
-CloseInitiator initiator_of(const std::string& who) {
+CloseInitiator initiator_of(std::string_view who) {
   if (who == "client") return CloseInitiator::kClient;
   if (who == "backend") return CloseInitiator::kBackend;
   return CloseInitiator::kGateway;

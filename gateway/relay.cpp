@@ -60,9 +60,6 @@ Relay::Relay(boost::asio::any_io_executor executor, std::shared_ptr<Channel> cli
              std::shared_ptr<Channel> backend, RelayOptions options, DoneHandler on_done)
     : executor_(std::move(executor)),
       options_(options),
-      close_timer_(executor_),
-      stall_timer_(executor_),
-      house_timer_(executor_),
       on_done_(std::move(on_done)),
       started_at_(std::chrono::steady_clock::now()) {
   last_data_ = started_at_;
@@ -324,7 +321,7 @@ bool Relay::on_ping_pong(Direction& d, const ws::ScanResult& r, std::size_t fram
       Direction& back = dir_from(other(from));
       std::optional<ws::MaskKey> mask;
       if (from == Side::kBackend) mask = random_mask_key();
-      back.pong_answer = ws::build_control_frame(ws::Opcode::kPong, r.control_payload, mask);
+      injected(back).pong_answer = ws::build_control_frame(ws::Opcode::kPong, r.control_payload, mask);
       do_write(back);
     }
     drop_control_frame(d, r, frame_end);
@@ -369,22 +366,21 @@ void Relay::do_write(Direction& d) {
     // Nobody to write to: drop what is buffered.
     d.begin = d.end = d.scanned = 0;
     d.buffer.reset();
-    d.inject.clear();
-    d.pong_answer.clear();
-    d.keepalive.clear();
+    d.injected.reset();  // not writing (checked above): nothing of it is in flight
     return;
   }
   const bool at_boundary = d.boundary && *d.boundary == d.begin;
   if (has_inject(d) && at_boundary) {
     // PONG answer, then keep-alive frame, then a close: nothing may follow the close.
-    d.in_flight = std::move(d.pong_answer);
-    d.in_flight.insert(d.in_flight.end(), d.keepalive.begin(), d.keepalive.end());
-    const bool closing = !d.inject.empty();
-    d.in_flight.insert(d.in_flight.end(), d.inject.begin(), d.inject.end());
-    d.pong_answer.clear();
-    d.keepalive.clear();
-    d.inject.clear();
-    if (closing && d.inject_is_close) {
+    Injected& x = *d.injected;
+    x.in_flight = std::move(x.pong_answer);
+    x.in_flight.insert(x.in_flight.end(), x.keepalive.begin(), x.keepalive.end());
+    const bool closing = !x.inject.empty();
+    x.in_flight.insert(x.in_flight.end(), x.inject.begin(), x.inject.end());
+    x.pong_answer.clear();
+    x.keepalive.clear();
+    x.inject.clear();
+    if (closing && x.inject_is_close) {
       // Nothing follows our close frame toward the sink; the source is still
       // scanned so that its own close (the answer) is seen.
       d.close_passed = true;
@@ -393,7 +389,7 @@ void Relay::do_write(Direction& d) {
     d.writing = true;
     d.write_started = std::chrono::steady_clock::now();
     arm_stall_timer();
-    sink.channel->async_write(d.in_flight, [self = shared_from_this(), &d](const ErrorCode& ec) {
+    sink.channel->async_write(x.in_flight, [self = shared_from_this(), &d](const ErrorCode& ec) {
       self->on_written(d, 0, true, ec);
     });
     return;
@@ -414,7 +410,7 @@ void Relay::do_write(Direction& d) {
         [self = shared_from_this(), &d, n](const ErrorCode& ec) { self->on_written(d, n, false, ec); });
     return;
   }
-  if (!d.inject.empty() && d.abort_when_stuck && side(d.from).read_ended) {
+  if (has_close_to_inject(d) && d.abort_when_stuck && side(d.from).read_ended) {
     // The source is gone inside a frame: no boundary will come, so the sink
     // cannot get a clean close frame. Reset it instead.
     release(to, true);
@@ -449,8 +445,12 @@ void Relay::on_written(Direction& d, std::size_t n, bool injected, const ErrorCo
   }
   if (side(to).keepalive.enabled()) side(to).keepalive.on_sent(std::chrono::steady_clock::now());
   if (injected) {
-    d.in_flight.clear();
-    d.in_flight.shrink_to_fit();
+    // Frames queued while this one was being written stay for the next write.
+    if (has_inject(d)) {
+      d.injected->in_flight.clear();
+    } else {
+      d.injected.reset();
+    }
   } else {
     d.begin += n;
     d.stats.bytes += n;
@@ -525,8 +525,9 @@ void Relay::queue_close(Side toward, std::uint16_t code, std::string_view reason
   Direction& d = dir_from(other(toward));
   std::optional<ws::MaskKey> mask;
   if (toward == Side::kBackend) mask = random_mask_key();  // we are the backend's client (RFC 6455 §5.1)
-  d.inject = ws::build_close_frame(code, reason, mask);
-  d.inject_is_close = true;
+  Injected& x = injected(d);
+  x.inject = ws::build_close_frame(code, reason, mask);
+  x.inject_is_close = true;
   note_close(code, "gateway");
   start_close_timer();
   do_write(d);
@@ -542,9 +543,10 @@ void Relay::send_deferred_client_close() {
 void Relay::start_close_timer() {
   if (close_timer_started_ || finished_) return;
   close_timer_started_ = true;
-  close_timer_.expires_after(options_.close_timeout);
+  auto& timer = close_timer_.get(executor_);
+  timer.expires_after(options_.close_timeout);
   house_timer_.cancel();  // closing: keep-alive and idle no longer apply
-  close_timer_.async_wait([self = shared_from_this()](const ErrorCode& ec) {
+  timer.async_wait([self = shared_from_this()](const ErrorCode& ec) {
     if (ec || self->finished_) return;
     // A peer did not finish the close handshake in time.
     if (!self->result_.timeout) self->result_.timeout = StreamTimeout::kClose;
@@ -557,8 +559,9 @@ void Relay::start_close_timer() {
 void Relay::arm_stall_timer() {
   if (stall_timer_armed_ || finished_ || options_.write_stall_timeout.count() == 0) return;
   stall_timer_armed_ = true;
-  stall_timer_.expires_after(options_.write_stall_timeout);
-  stall_timer_.async_wait([self = shared_from_this()](const ErrorCode& ec) {
+  auto& timer = stall_timer_.get(executor_);
+  timer.expires_after(options_.write_stall_timeout);
+  timer.async_wait([self = shared_from_this()](const ErrorCode& ec) {
     self->stall_timer_armed_ = false;
     if (ec || self->finished_) return;
     self->on_stall_check();
@@ -588,7 +591,7 @@ void Relay::check_progress() {
   if (finished_) return;
   auto close_written_to = [this](Side s) {
     const Direction& d = dir_from(other(s));
-    return d.close_passed && !d.writing && d.begin == d.end && d.inject.empty();
+    return d.close_passed && !d.writing && d.begin == d.end && !has_close_to_inject(d);
   };
   SideState& client = side(Side::kClient);
   if (!client.closed) {
@@ -665,8 +668,9 @@ void Relay::arm_house_timer() {
   // enough: no timer work per message. (A matching PONG re-arms: see on_ping_pong.)
   house_timer_armed_ = true;
   const std::uint64_t generation = ++house_timer_generation_;
-  house_timer_.expires_at(next);
-  house_timer_.async_wait([self = shared_from_this(), generation](const ErrorCode& ec) {
+  auto& timer = house_timer_.get(executor_);
+  timer.expires_at(next);
+  timer.async_wait([self = shared_from_this(), generation](const ErrorCode& ec) {
     if (generation != self->house_timer_generation_) return;  // replaced by a newer wait
     self->house_timer_armed_ = false;
     if (ec || self->finished_) return;
@@ -709,7 +713,7 @@ void Relay::send_keepalive(Side toward, ws::Opcode opcode, std::span<const std::
   std::optional<ws::MaskKey> mask;
   if (toward == Side::kBackend) mask = random_mask_key();
   Direction& d = dir_from(other(toward));
-  d.keepalive = ws::build_control_frame(opcode, payload, mask);
+  injected(d).keepalive = ws::build_control_frame(opcode, payload, mask);
   do_write(d);
 }
 

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gateway/buffer_pool.hpp"
@@ -38,8 +39,8 @@ struct KeepaliveRule {
 };
 
 struct RelayOptions {
-  std::size_t buffer_bytes = 64 * 1024;  // per direction, the most read but not yet written
-                                         // (a read starts with 16 KiB and grows up to this)
+  std::size_t buffer_bytes = 64 * 1024;           // per direction, the most read but not yet written
+                                                  // (a read starts with 16 KiB and grows up to this)
   std::chrono::milliseconds close_timeout{5000};  // for a peer that never finishes closing
   std::chrono::milliseconds write_stall_timeout{
       60000};                                 // a sink taking no bytes this long is dropped; 0 = off
@@ -62,9 +63,9 @@ struct DirectionStats {
 struct RelayResult {
   DirectionStats client_to_backend;
   DirectionStats backend_to_client;
-  std::optional<std::uint16_t> close_code;  // the first close code seen or sent
-  std::string close_initiator = "none";     // "client", "backend" or "gateway"
-  std::optional<StreamTimeout> timeout;     // the gateway ended the WebSocket on this timeout
+  std::optional<std::uint16_t> close_code;    // the first close code seen or sent
+  std::string_view close_initiator = "none";  // "client", "backend" or "gateway" (static strings)
+  std::optional<StreamTimeout> timeout;       // the gateway ended the WebSocket on this timeout
   std::chrono::steady_clock::duration duration{};
 };
 
@@ -99,27 +100,32 @@ class Relay : public std::enable_shared_from_this<Relay> {
   };
 
   // Bytes read from side `from` and written to the other side.
-  struct Direction {
-    Side from = Side::kClient;
-    ws::FrameScanner scanner;
-    PooledBuffer buffer;                     // taken from the worker's pool only while bytes are in flight
-    PooledBuffer retired;                    // a buffer outgrown while a write from it was in flight
-    std::size_t begin = 0;                   // first byte not yet written
-    std::size_t end = 0;                     // one past the last byte read
-    std::size_t scanned = 0;                 // bytes up to here went through the scanner
-    std::optional<std::size_t> boundary;     // last frame boundary not yet passed by writes
-    bool reading = false;
-    bool read_again = false;                 // the last read filled the buffer: read before waiting
-    bool writing = false;
-    std::size_t write_end = 0;         // one past the last buffer byte of the data write in flight
-    bool stopped = false;              // scanning ended (close passed or protocol error): drop further input
-    bool close_passed = false;         // a close frame is the last thing queued in this direction
-    bool output_closed = false;        // the gateway closed toward the sink: scan input, write nothing
+  // Frames the gateway writes itself toward a sink, at frame boundaries.
+  struct Injected {
     std::vector<std::uint8_t> inject;  // close frame to write at the next output boundary
     bool inject_is_close = false;
     std::vector<std::uint8_t> pong_answer;  // PONG answering the sink's latest PING (answer_pings)
     std::vector<std::uint8_t> keepalive;    // keep-alive PING or unsolicited PONG toward the sink
     std::vector<std::uint8_t> in_flight;    // injected frame being written
+  };
+
+  struct Direction {
+    Side from = Side::kClient;
+    ws::FrameScanner scanner;
+    PooledBuffer buffer;                  // taken from the worker's pool only while bytes are in flight
+    PooledBuffer retired;                 // a buffer outgrown while a write from it was in flight
+    std::size_t begin = 0;                // first byte not yet written
+    std::size_t end = 0;                  // one past the last byte read
+    std::size_t scanned = 0;              // bytes up to here went through the scanner
+    std::optional<std::size_t> boundary;  // last frame boundary not yet passed by writes
+    bool reading = false;
+    bool read_again = false;  // the last read filled the buffer: read before waiting
+    bool writing = false;
+    std::size_t write_end = 0;   // one past the last buffer byte of the data write in flight
+    bool stopped = false;        // scanning ended (close passed or protocol error): drop further input
+    bool close_passed = false;   // a close frame is the last thing queued in this direction
+    bool output_closed = false;  // the gateway closed toward the sink: scan input, write nothing
+    std::unique_ptr<Injected> injected;  // made on first use: an idle relay injects nothing
     std::chrono::steady_clock::time_point write_started{};  // when the pending write was issued
     bool abort_when_stuck = false;  // source is gone: abort the sink if no boundary can be reached
     DirectionStats stats;
@@ -138,7 +144,13 @@ class Relay : public std::enable_shared_from_this<Relay> {
   bool on_ping_pong(Direction& d, const ws::ScanResult& r, std::size_t frame_end);
   void drop_control_frame(Direction& d, const ws::ScanResult& r, std::size_t frame_end);
   static bool has_inject(const Direction& d) {
-    return !d.inject.empty() || !d.pong_answer.empty() || !d.keepalive.empty();
+    return d.injected && (!d.injected->inject.empty() || !d.injected->pong_answer.empty() ||
+                          !d.injected->keepalive.empty());
+  }
+  static bool has_close_to_inject(const Direction& d) { return d.injected && !d.injected->inject.empty(); }
+  static Injected& injected(Direction& d) {
+    if (!d.injected) d.injected = std::make_unique<Injected>();
+    return *d.injected;
   }
   void arm_house_timer();
   void on_house_timer();
@@ -167,11 +179,26 @@ class Relay : public std::enable_shared_from_this<Relay> {
   std::array<SideState, 2> sides_;
   std::array<Direction, 2> dirs_;
   std::array<std::size_t, 2> capacity_{};  // buffer size of each direction while allocated
-  boost::asio::steady_timer close_timer_;
+  // Made on first use: most WebSockets never close slowly, stall or keep alive, and an idle relay
+  // should not carry three timers (120 B each).
+  class LazyTimer {
+   public:
+    boost::asio::steady_timer& get(const boost::asio::any_io_executor& executor) {
+      if (!timer_) timer_ = std::make_unique<boost::asio::steady_timer>(executor);
+      return *timer_;
+    }
+    void cancel() {
+      if (timer_) timer_->cancel();
+    }
+
+   private:
+    std::unique_ptr<boost::asio::steady_timer> timer_;
+  };
+  LazyTimer close_timer_;
   bool close_timer_started_ = false;
-  boost::asio::steady_timer stall_timer_;
+  LazyTimer stall_timer_;
   bool stall_timer_armed_ = false;
-  boost::asio::steady_timer house_timer_;  // keep-alive and idle timeout
+  LazyTimer house_timer_;  // keep-alive and idle timeout
   bool house_timer_armed_ = false;
   std::uint64_t house_timer_generation_ = 0;  // a wait replaced by a newer one is ignored when it fires
   std::chrono::steady_clock::time_point last_data_;  // last data frame either way

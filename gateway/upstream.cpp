@@ -14,7 +14,9 @@ namespace wsgate::gw {
 namespace {
 // A backend's 101 head is a few hundred bytes; a larger one takes more reads. Small, because every
 // handshake in flight holds one (and the heap keeps their peak: RSS per idle WebSocket).
-constexpr std::size_t kReadChunk = 2 * 1024;
+// A backend's 101 is a few hundred bytes; a longer head takes more reads (the parser keeps what it
+// has), so thousands of handshakes in flight do not each hold a large buffer.
+constexpr std::size_t kReadChunk = 512;
 constexpr std::size_t kMaxBodyBytes = 64 * 1024;  // a non-101 answer's body passed to the client
 constexpr std::size_t kMaxAttempts = 3;
 
@@ -31,13 +33,13 @@ UpstreamHandshake::UpstreamHandshake(boost::asio::io_context& io, const BackendR
     : io_(io),
       backend_(backend),
       picker_(picker),
-      request_(std::move(request)),
       handler_(std::move(handler)),
       timer_(io),
       parser_(h1::HeadLimits{max_response_head, 200, max_response_head}),
       handshake_timeout_(backend.config->handshake_timeout) {
-  if (auto key = request_.headers.get("Sec-WebSocket-Key")) key_ = std::string(*key);
-  request_bytes_ = h1::serialize(request_);
+  // Only its bytes and key are kept: a handshake in flight holds as little as it can.
+  if (auto key = request.headers.get("Sec-WebSocket-Key")) key_ = std::string(*key);
+  request_bytes_ = h1::serialize(request);
 }
 
 void UpstreamHandshake::start() {

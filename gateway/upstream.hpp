@@ -67,7 +67,6 @@ class UpstreamHandshake : public std::enable_shared_from_this<UpstreamHandshake>
   boost::asio::io_context& io_;
   const BackendRuntime& backend_;
   EndpointPicker& picker_;
-  h1::RequestHead request_;
   std::string key_;
   std::string request_bytes_;
   Handler handler_;

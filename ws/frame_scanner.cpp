@@ -79,10 +79,11 @@ ScanError FrameScanner::on_payload(const FrameEvent& event) {
   if (is_control(header.opcode)) {
     // The parser already capped control payloads at 125 bytes.
     const auto offset = static_cast<std::size_t>(event.payload_offset);
+    if (!control_) control_ = std::make_unique<std::array<std::uint8_t, kMaxControlPayloadBytes>>();
     std::copy(event.payload.begin(), event.payload.end(),
-              control_.begin() + static_cast<std::ptrdiff_t>(offset));
+              control_->begin() + static_cast<std::ptrdiff_t>(offset));
     if (header.masked) {
-      apply_mask(std::span(control_).subspan(offset, event.payload.size()), header.mask_key,
+      apply_mask(std::span(*control_).subspan(offset, event.payload.size()), header.mask_key,
                  event.payload_offset);
     }
     control_have_ = offset + event.payload.size();
@@ -112,7 +113,8 @@ ScanError FrameScanner::on_frame_end(const FrameHeader& header, ScanResult& resu
   result.kind = ScanResult::kFrameEnd;
   result.header = header;
   if (is_control(header.opcode)) {
-    result.control_payload = std::span<const std::uint8_t>(control_.data(), control_have_);
+    result.control_payload = control_ ? std::span<const std::uint8_t>(control_->data(), control_have_)
+                                      : std::span<const std::uint8_t>();
     if (options_.check_messages && header.opcode == static_cast<std::uint8_t>(Opcode::kClose) &&
         parse_close_payload(result.control_payload).error != CloseParseError::kNone) {
       return ScanError::kBadClosePayload;

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 
 #include "ws/frame.hpp"
@@ -69,7 +70,9 @@ class FrameScanner {
   bool message_open_ = false;        // a data message started with FIN=0 and is not yet finished
   std::uint8_t message_opcode_ = 0;  // opcode of the open message (text/binary)
   std::uint64_t message_bytes_ = 0;  // payload bytes of the current message so far
-  std::array<std::uint8_t, kMaxControlPayloadBytes> control_{};
+  // Made at the first control frame (kept for later ones): a WebSocket that never sees one,
+  // such as an idle relayed one, does not carry the 125 bytes.
+  std::unique_ptr<std::array<std::uint8_t, kMaxControlPayloadBytes>> control_;
   std::size_t control_have_ = 0;
   Utf8Validator utf8_;
   bool error_ = false;
