@@ -201,16 +201,17 @@ void H2Session::on_request(std::int32_t stream_id, h2::RequestHeaders&& request)
   st.observer = std::make_unique<StreamObserver>(worker_, listener_, Protocol::kH2, client_->remote_address(),
                                                  static_cast<std::uint32_t>(stream_id));
   st.observer->set_route(route, *snapshot);
-  st.client_request.host = request.authority;
-  st.client_request.target = request.path;
-  for (auto& h : request.headers) st.client_request.headers.add(std::move(h.name), std::move(h.value));
-  st.client_request.client_ip = client_ip_;
-  st.client_request.tls = client_->is_tls();
-  if (!origin_allowed(*route, st.client_request.headers)) {
+  st.client_request = std::make_unique<ClientRequest>();
+  st.client_request->host = request.authority;
+  st.client_request->target = request.path;
+  for (auto& h : request.headers) st.client_request->headers.add(std::move(h.name), std::move(h.value));
+  st.client_request->client_ip = client_ip_;
+  st.client_request->tls = client_->is_tls();
+  if (!origin_allowed(*route, st.client_request->headers)) {
     answer(stream_id, 403, "origin not allowed\n");
     return;
   }
-  if (!subprotocol_requirement_met(*route, st.client_request.headers)) {
+  if (!subprotocol_requirement_met(*route, st.client_request->headers)) {
     answer(stream_id, 400, "no acceptable subprotocol offered\n");
     return;
   }
@@ -229,7 +230,7 @@ void H2Session::on_request(std::int32_t stream_id, h2::RequestHeaders&& request)
   // consumed) until the backend has answered 101.
   st.channel = std::make_shared<H2StreamChannel>(weak_from_this(), stream_id, worker_.io().get_executor(),
                                                  client_->remote_address() + "#" + std::to_string(stream_id));
-  h1::RequestHead up = build_upstream_request(*route, st.client_request);
+  h1::RequestHead up = build_upstream_request(*route, *st.client_request);
   std::weak_ptr<H2Session> weak = weak_from_this();
   st.upstream = std::make_shared<UpstreamHandshake>(worker_.io(), *backend, worker_.picker(), std::move(up),
                                                     config_->limits.max_request_head,
@@ -280,7 +281,7 @@ void H2Session::on_upstream(std::int32_t stream_id, UpstreamOutcome outcome) {
       answer(stream_id, 502, "bad gateway\n");
       return;
   }
-  AcceptedUpgrade accepted = accept_backend_upgrade(*st.route, st.client_request, outcome.response);
+  AcceptedUpgrade accepted = accept_backend_upgrade(*st.route, *st.client_request, outcome.response);
   if (!accepted.error.empty()) {
     outcome.transport->abort();
     answer(stream_id, 502, accepted.error + "\n");
@@ -318,7 +319,7 @@ void H2Session::on_upstream(std::int32_t stream_id, UpstreamOutcome outcome) {
                                      });
   // The request's fields were needed for the upstream request and the answer only: an open
   // WebSocket does not keep them.
-  st.client_request = ClientRequest{};
+  st.client_request.reset();
   auto relay = st.relay;
   relay->start({}, std::move(outcome.pending));
   if (worker_.draining() || going_away_) relay->go_away();

@@ -56,9 +56,9 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
 
  private:
   struct StreamState {
-    std::shared_ptr<const Snapshot> snapshot;  // the worker's newest when the stream was opened
-    const RouteConfig* route = nullptr;        // from snapshot->config
-    ClientRequest client_request;
+    std::shared_ptr<const Snapshot> snapshot;       // the worker's newest when the stream was opened
+    const RouteConfig* route = nullptr;             // from snapshot->config
+    std::unique_ptr<ClientRequest> client_request;  // until the backend has answered
     std::shared_ptr<H2StreamChannel> channel;
     std::shared_ptr<UpstreamHandshake> upstream;
     std::shared_ptr<Relay> relay;
@@ -105,11 +105,11 @@ class H2Session final : public Session, public std::enable_shared_from_this<H2Se
   std::unordered_map<std::int32_t, bool> reset_by_us_;
   bool writing_ = false;
   bool flush_posted_ = false;
-  bool delivering_ = false;                                  // inside h2_->receive() from read_more()
-  std::vector<std::shared_ptr<H2StreamChannel>> woken_;      // readers to run once receive() returns
-  std::vector<std::shared_ptr<H2StreamChannel>> running_;    // the batch being run (capacity reused)
-  std::vector<Channel::Handler> completed_writes_;           // write handlers to run in the posted pass
-  std::vector<Channel::Handler> running_writes_;             // the pass being run (capacity reused)
+  bool delivering_ = false;                                // inside h2_->receive() from read_more()
+  std::vector<std::shared_ptr<H2StreamChannel>> woken_;    // readers to run once receive() returns
+  std::vector<std::shared_ptr<H2StreamChannel>> running_;  // the batch being run (capacity reused)
+  std::vector<Channel::Handler> completed_writes_;         // write handlers to run in the posted pass
+  std::vector<Channel::Handler> running_writes_;           // the pass being run (capacity reused)
   bool completions_posted_ = false;
   bool read_ended_ = false;
   bool client_closed_ = false;
@@ -128,10 +128,10 @@ class H2StreamChannel final : public Channel, public std::enable_shared_from_thi
 
   // From the session.
   void on_data(std::span<const std::uint8_t> bytes);
-  void on_end();                          // END_STREAM from the client
-  void on_closed(h2::ErrorCode code);     // the stream is gone
-  void on_space();                        // outgoing queue drained some bytes
-  void run_read_waiter();                 // a deferred wake (H2Session::defer_wake) runs the reader now
+  void on_end();                       // END_STREAM from the client
+  void on_closed(h2::ErrorCode code);  // the stream is gone
+  void on_space();                     // outgoing queue drained some bytes
+  void run_read_waiter();              // a deferred wake (H2Session::defer_wake) runs the reader now
 
   // Channel
   void async_wait_readable(Handler handler) override;
@@ -152,14 +152,14 @@ class H2StreamChannel final : public Channel, public std::enable_shared_from_thi
   std::int32_t stream_id_;
   boost::asio::any_io_executor executor_;
   std::string remote_;
-  PooledBuffer rx_;                        // received, not yet read: [rx_begin_, rx_end_); none while empty
+  PooledBuffer rx_;  // received, not yet read: [rx_begin_, rx_end_); none while empty
   std::size_t rx_begin_ = 0;
   std::size_t rx_end_ = 0;
   bool rx_ended_ = false;
   bool closed_ = false;  // the h2 stream is gone
   h2::ErrorCode close_code_ = h2::ErrorCode::kNoError;
   Handler read_waiter_;
-  bool wake_deferred_ = false;             // queued in the session's woken_ list
+  bool wake_deferred_ = false;  // queued in the session's woken_ list
   std::span<const std::uint8_t> write_data_;
   std::size_t write_done_ = 0;
   Handler write_handler_;

@@ -65,7 +65,10 @@ Relay::Relay(boost::asio::any_io_executor executor, std::shared_ptr<Channel> cli
   last_data_ = started_at_;
   for (int i = 0; i < 2; ++i) {
     const KeepaliveRule& rule = options_.keepalive[i];
-    sides_[i].keepalive = ws::KeepaliveScheduler({rule.interval, rule.timeout}, started_at_);
+    if (rule.interval.count() != 0) {
+      sides_[i].keepalive = std::make_unique<ws::KeepaliveScheduler>(
+          ws::KeepaliveScheduler::Rule{rule.interval, rule.timeout}, started_at_);
+    }
   }
   sides_[0].channel = std::move(client);
   sides_[1].channel = std::move(backend);
@@ -185,7 +188,7 @@ void Relay::on_readable(Direction& d, const ErrorCode& wait_ec) {
     return;
   }
   // Stamped only for keep-alive: the default data path reads no clock.
-  if (from.keepalive.enabled()) from.keepalive.on_received(std::chrono::steady_clock::now());
+  if (from.keepalive) from.keepalive->on_received(std::chrono::steady_clock::now());
   const bool filled = n == capacity - d.end;
   if (!d.stopped) {
     d.end += n;
@@ -306,7 +309,7 @@ bool Relay::on_ping_pong(Direction& d, const ws::ScanResult& r, std::size_t fram
   const Side from = d.from;
   SideState& src = side(from);
   const auto opcode = static_cast<ws::Opcode>(r.header.opcode);
-  if (opcode == ws::Opcode::kPong && src.keepalive.on_pong(r.control_payload)) {
+  if (opcode == ws::Opcode::kPong && src.keepalive && src.keepalive->on_pong(r.control_payload)) {
     // The answer to the gateway's keep-alive PING: consumed, never forwarded.
     // The next PING is due one interval from now, earlier than the wait for
     // this one's deadline: re-arm.
@@ -443,7 +446,7 @@ void Relay::on_written(Direction& d, std::size_t n, bool injected, const ErrorCo
     check_progress();
     return;
   }
-  if (side(to).keepalive.enabled()) side(to).keepalive.on_sent(std::chrono::steady_clock::now());
+  if (side(to).keepalive) side(to).keepalive->on_sent(std::chrono::steady_clock::now());
   if (injected) {
     // Frames queued while this one was being written stay for the next write.
     if (has_inject(d)) {
@@ -660,7 +663,7 @@ void Relay::arm_house_timer() {
   using Clock = std::chrono::steady_clock;
   auto next = Clock::time_point::max();
   for (const SideState& ss : sides_) {
-    if (!ss.closed && !ss.dead) next = std::min(next, ss.keepalive.next_deadline());
+    if (ss.keepalive && !ss.closed && !ss.dead) next = std::min(next, ss.keepalive->next_deadline());
   }
   if (options_.idle_timeout.count() != 0) next = std::min(next, last_data_ + options_.idle_timeout);
   if (next == Clock::time_point::max()) return;
@@ -683,12 +686,12 @@ void Relay::on_house_timer() {
   const auto now = std::chrono::steady_clock::now();
   for (Side s : {Side::kClient, Side::kBackend}) {
     SideState& ss = side(s);
-    if (ss.closed || ss.dead || ss.close_queued) continue;
-    switch (ss.keepalive.poll(now)) {
+    if (!ss.keepalive || ss.closed || ss.dead || ss.close_queued) continue;
+    switch (ss.keepalive->poll(now)) {
       case ws::KeepaliveScheduler::Action::kNone:
         break;
       case ws::KeepaliveScheduler::Action::kSendPing:
-        send_keepalive(s, ws::Opcode::kPing, ss.keepalive.ping_payload());
+        send_keepalive(s, ws::Opcode::kPing, ss.keepalive->ping_payload());
         break;
       case ws::KeepaliveScheduler::Action::kSendPong:
         send_keepalive(s, ws::Opcode::kPong, {});  // unsolicited heartbeat (RFC 6455 §5.5.3)

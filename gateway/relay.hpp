@@ -90,13 +90,13 @@ class Relay : public std::enable_shared_from_this<Relay> {
  private:
   struct SideState {
     std::shared_ptr<Channel> channel;
-    bool close_queued = false;         // a close frame toward this side is queued or written
-    bool close_received = false;       // a whole close frame came from this side
-    bool read_ended = false;           // EOF or error reading this side
-    bool write_shut = false;           // our FIN was sent
-    bool closed = false;               // channel released
-    bool dead = false;                 // a write failed or the transport is gone
-    ws::KeepaliveScheduler keepalive;  // toward this side (stamped only when enabled)
+    bool close_queued = false;                          // a close frame toward this side is queued or written
+    bool close_received = false;                        // a whole close frame came from this side
+    bool read_ended = false;                            // EOF or error reading this side
+    bool write_shut = false;                            // our FIN was sent
+    bool closed = false;                                // channel released
+    bool dead = false;                                  // a write failed or the transport is gone
+    std::unique_ptr<ws::KeepaliveScheduler> keepalive;  // toward this side; only when enabled
   };
 
   // Bytes read from side `from` and written to the other side.
