@@ -42,7 +42,17 @@ fi
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 NOFILE=$(ulimit -n)
+# Every proxy needs two fds per proxied WebSocket (client side and backend side): the idle scenarios
+# shrink to what the fd limit allows, for every target alike (h2: fewer streams per connection).
+IDLE_H2_STREAMS=100
 ((NOFILE > 2 * IDLE_H1 + 100)) || { echo "run.sh: fd limit $NOFILE too low for $IDLE_H1 WebSockets"; IDLE_H1=$(((NOFILE - 200) / 2)); }
+if ((NOFILE <= 2 * IDLE_H2_CONNS * IDLE_H2_STREAMS + 200)); then
+  IDLE_H2_STREAMS=$(((NOFILE - 200) / 2 / IDLE_H2_CONNS))
+  echo "run.sh: fd limit $NOFILE too low for $IDLE_H2_CONNS x 100 h2 WebSockets: $IDLE_H2_CONNS x $IDLE_H2_STREAMS"
+fi
+# Peers' connection limits (HAProxy maxconn, nginx worker_connections) follow the fd limit, so that
+# they hold as many idle WebSockets as wsgate does.
+PEER_MAXCONN=$(((NOFILE - 100) / 2))
 
 date_tag=${BENCH_NAME:-$(date +%F)}
 results_dir=${BENCH_RESULTS_DIR:-bench/results}
@@ -63,7 +73,7 @@ SCENARIOS=(
   "h2-1x16-64KiB|h2c|--connections 1 --streams 16 --size 65536"
   "h1-open-${OPEN_RATE}|h1|--connections 100 --size 64 --rate $OPEN_RATE"
   "h2-open-${OPEN_RATE}|h2c|--connections 10 --streams 10 --size 64 --rate $OPEN_RATE"
-  "h2-idle-${IDLE_H2_CONNS}x100|h2c|--idle --connections $IDLE_H2_CONNS --streams 100"
+  "h2-idle-${IDLE_H2_CONNS}x${IDLE_H2_STREAMS}|h2c|--idle --connections $IDLE_H2_CONNS --streams $IDLE_H2_STREAMS"
   "h1-idle-${IDLE_H1}|h1|--idle --connections $IDLE_H1"
   "h2-churn-10x10|h2c|--churn --connections 10 --streams 10 --size 64"
   "h1-churn-50|h1|--churn --connections 50 --size 64"
@@ -88,12 +98,14 @@ start_target() {  # start_target NAME ECHO_PORT: sets PROXY_PID (empty for direc
       local tcp_port
       tcp_port=$(free_port)
       sed -e "s/@PORT@/$PORT/" -e "s/@TCP_PORT@/$tcp_port/" -e "s/@ECHO@/127.0.0.1:$echo_port/" \
+        -e "s/@MAXCONN@/$PEER_MAXCONN/g" \
         bench/peers/haproxy.cfg >"$work/haproxy.cfg"
       start_pinned $PROXY_CPU "$work/haproxy.log" haproxy -db -f "$work/haproxy.cfg"
       [[ $name == haproxy-tcp ]] && PORT=$tcp_port ;;
     nginx)
       mkdir -p "$work/nginx-body"
       sed -e "s/@PORT@/$PORT/" -e "s/@ECHO@/127.0.0.1:$echo_port/" -e "s|@DIR@|$work|g" \
+        -e "s/@NOFILE@/$NOFILE/" -e "s/@WORKER_CONNECTIONS@/$((2 * PEER_MAXCONN))/" \
         bench/peers/nginx.conf >"$work/nginx.conf"
       start_pinned $PROXY_CPU "$work/nginx.log" nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx.err" ;;
   esac
