@@ -305,7 +305,7 @@ void Relay::on_protocol_error(Direction& d, const ws::ScanResult& r) {
   }
 }
 
-bool Relay::on_ping_pong(Direction& d, const ws::ScanResult& r, std::size_t frame_end) {
+void Relay::on_ping_pong(Direction& d, const ws::ScanResult& r, std::size_t frame_end) {
   const Side from = d.from;
   SideState& src = side(from);
   const auto opcode = static_cast<ws::Opcode>(r.header.opcode);
@@ -316,7 +316,7 @@ bool Relay::on_ping_pong(Direction& d, const ws::ScanResult& r, std::size_t fram
     drop_control_frame(d, r, frame_end);
     house_timer_armed_ = false;
     arm_house_timer();
-    return true;
+    return;
   }
   if (opcode == ws::Opcode::kPing && options_.answer_pings) {
     // Answer here (RFC 6455 §5.5.3: the latest PING's payload wins) instead of forwarding.
@@ -328,9 +328,8 @@ bool Relay::on_ping_pong(Direction& d, const ws::ScanResult& r, std::size_t fram
       do_write(back);
     }
     drop_control_frame(d, r, frame_end);
-    return true;
   }
-  return false;
+  // Any other PING or PONG is forwarded like data.
 }
 
 void Relay::drop_control_frame(Direction& d, const ws::ScanResult& r, std::size_t frame_end) {

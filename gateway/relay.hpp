@@ -141,7 +141,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
   void process(Direction& d);
   void on_frame_end(Direction& d, const ws::ScanResult& r, std::size_t frame_end);
   void on_protocol_error(Direction& d, const ws::ScanResult& r);
-  bool on_ping_pong(Direction& d, const ws::ScanResult& r, std::size_t frame_end);
+  void on_ping_pong(Direction& d, const ws::ScanResult& r, std::size_t frame_end);
   void drop_control_frame(Direction& d, const ws::ScanResult& r, std::size_t frame_end);
   static bool has_inject(const Direction& d) {
     return d.injected && (!d.injected->inject.empty() || !d.injected->pong_answer.empty() ||

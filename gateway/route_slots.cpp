@@ -39,11 +39,4 @@ std::optional<RouteSlot> acquire_route_slot(const RouteConfig& route) {
   return RouteSlot(std::move(open));
 }
 
-std::uint64_t route_slots_in_use(const std::string& route_name) {
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  auto it = r.open.find(route_name);
-  return it == r.open.end() ? 0 : it->second->load(std::memory_order_relaxed);
-}
-
 }  // namespace wsgate::gw

@@ -42,7 +42,4 @@ class RouteSlot {
 // count carries over a config reload.
 std::optional<RouteSlot> acquire_route_slot(const RouteConfig& route);
 
-// Open WebSockets counted on a limited route (0 for unlimited routes); for tests and the status page.
-std::uint64_t route_slots_in_use(const std::string& route_name);
-
 }  // namespace wsgate::gw
