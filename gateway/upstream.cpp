@@ -12,10 +12,9 @@
 namespace wsgate::gw {
 
 namespace {
-// A backend's 101 head is a few hundred bytes; a larger one takes more reads. Small, because every
-// handshake in flight holds one (and the heap keeps their peak: RSS per idle WebSocket).
-// A backend's 101 is a few hundred bytes; a longer head takes more reads (the parser keeps what it
-// has), so thousands of handshakes in flight do not each hold a large buffer.
+// A backend's 101 head is a few hundred bytes; a longer one takes more reads (the parser keeps what
+// it has). Small, because every handshake in flight holds one and the heap keeps their peak (RSS per
+// idle WebSocket).
 constexpr std::size_t kReadChunk = 512;
 constexpr std::size_t kMaxBodyBytes = 64 * 1024;  // a non-101 answer's body passed to the client
 constexpr std::size_t kMaxAttempts = 3;
